@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Shared binding glue declared in bind.h. Uses Lua 5.4. */
+#include "bind.h"
+
+#include <string.h>
+
+int bind_push_err(lua_State *L, const struct kip_err *err)
+{
+	lua_pushnil(L);
+	lua_pushstring(L, err->msg);
+	lua_pushstring(L, kip_err_name(err->code));
+	return 3;
+}
+
+void bind_check_opts(lua_State *L, int idx)
+{
+	if (!lua_isnoneornil(L, idx))
+		luaL_checktype(L, idx, LUA_TTABLE);
+}
+
+/* Pushes opts[field] (nil when opts is absent) and returns its type. */
+static int push_field(lua_State *L, int idx, const char *field)
+{
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		lua_pushnil(L);
+		return LUA_TNIL;
+	}
+	return lua_getfield(L, idx, field);
+}
+
+static void field_error(lua_State *L, const char *field, const char *expected)
+{
+	luaL_error(L, "option '%s' must be %s, got %s", field, expected, luaL_typename(L, -1));
+}
+
+lua_Integer bind_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def)
+{
+	lua_Integer v = def;
+	if (push_field(L, idx, field) != LUA_TNIL) {
+		int ok;
+		v = lua_tointegerx(L, -1, &ok);
+		if (!ok)
+			field_error(L, field, "an integer");
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+lua_Number bind_opt_number(lua_State *L, int idx, const char *field, lua_Number def)
+{
+	lua_Number v = def;
+	if (push_field(L, idx, field) != LUA_TNIL) {
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			field_error(L, field, "a number");
+		v = lua_tonumber(L, -1);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+bool bind_opt_boolean(lua_State *L, int idx, const char *field, bool def)
+{
+	bool v = def;
+	int t = push_field(L, idx, field);
+	if (t != LUA_TNIL) {
+		if (t != LUA_TBOOLEAN)
+			field_error(L, field, "a boolean");
+		v = lua_toboolean(L, -1);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+const char *bind_opt_string(lua_State *L, int idx, const char *field, size_t *len, const char *def)
+{
+	const char *v = def;
+	if (len)
+		*len = def ? strlen(def) : 0;
+	if (push_field(L, idx, field) != LUA_TNIL) {
+		if (lua_type(L, -1) != LUA_TSTRING)
+			field_error(L, field, "a string");
+		v = lua_tolstring(L, -1, len); /* anchored in the option table */
+	}
+	lua_pop(L, 1);
+	return v;
+}

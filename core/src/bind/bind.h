@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Shared glue for the Lua bindings (core/src/bind/l_*.c), so no two bindings repeat it: pushing
+ * `nil, message, code` for operational failures, reading fields of option tables, and the
+ * luaopen_kip_* functions that registry.c lists. Uses Lua 5.4 and kip/err.h. */
+#pragma once
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdbool.h>
+
+#include "kip/err.h"
+
+/** Pushes nil, err->msg, kip_err_name(err->code); returns 3 for `return bind_push_err(L, &err);`. */
+int bind_push_err(lua_State *L, const struct kip_err *err);
+
+/** Reads optional fields of the option table at idx (absent table or field: the default).
+ * May raise (luaL_error) when a field has the wrong type, naming the option. */
+lua_Integer bind_opt_integer(lua_State *L, int idx, const char *field, lua_Integer def); /* may raise */
+lua_Number bind_opt_number(lua_State *L, int idx, const char *field, lua_Number def);    /* may raise */
+bool bind_opt_boolean(lua_State *L, int idx, const char *field, bool def);               /* may raise */
+/* The string stays valid while the option table is on the stack (it is anchored there). */
+const char *bind_opt_string(lua_State *L, int idx, const char *field, size_t *len, const char *def); /* may raise */
+
+/** Raises unless the value at idx is nil, none or a table: "bad argument #idx (options table expected)". */
+void bind_check_opts(lua_State *L, int idx); /* may raise */
+
+/* Every core module; registry.c is the one list that puts them in package.preload. */
+int luaopen_kip_fs(lua_State *L);
+int luaopen_kip_host(lua_State *L);
+int luaopen_kip_log(lua_State *L);
+int luaopen_kip_proc(lua_State *L);
+int luaopen_kip_yaml(lua_State *L);
+
+/** The core modules, {name, luaopen} pairs ending with {NULL, NULL}. */
+extern const luaL_Reg kip_core_modules[];
+
+/** Puts every core module in package.preload. */
+void kip_registry_preload(lua_State *L);
