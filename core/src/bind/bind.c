@@ -12,6 +12,22 @@ int bind_push_err(lua_State *L, const struct kip_err *err)
 	return 3;
 }
 
+void *bind_new_guard(lua_State *L, size_t size, const void *key, lua_CFunction gc)
+{
+	void *guard = lua_newuserdatauv(L, size, 0);
+	memset(guard, 0, size);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 1);
+		lua_pushcfunction(L, gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+	}
+	lua_setmetatable(L, -2);
+	return guard;
+}
+
 void bind_check_opts(lua_State *L, int idx)
 {
 	if (!lua_isnoneornil(L, idx))

@@ -21,6 +21,12 @@ bool bind_opt_boolean(lua_State *L, int idx, const char *field, bool def);      
 /* The string stays valid while the option table is on the stack (it is anchored there). */
 const char *bind_opt_string(lua_State *L, int idx, const char *field, size_t *len, const char *def); /* may raise */
 
+/** Pushes a zeroed userdata of `size` bytes whose __gc is `gc`, for C resources (a parser, a
+ * result buffer) that a raise between taking and releasing them must not leak. The metatable is
+ * made once per state and kept in the registry under `key` (the address of a static of the
+ * caller). The userdata is internal: it is never handed to Lua code. */
+void *bind_new_guard(lua_State *L, size_t size, const void *key, lua_CFunction gc); /* may raise */
+
 /** Raises unless the value at idx is nil, none or a table: "bad argument #idx (options table expected)". */
 void bind_check_opts(lua_State *L, int idx); /* may raise */
 

@@ -19,7 +19,7 @@ struct l_fs_box {
 	char **names;
 };
 
-static const char l_fs_box_mt; /* registry slot holding the box metatable */
+static const char l_fs_box_key; /* registry slot holding the box metatable */
 
 static int l_fs_box_gc(lua_State *L)
 {
@@ -34,12 +34,7 @@ static int l_fs_box_gc(lua_State *L)
 /* Pushes an empty box. */
 static struct l_fs_box *l_fs_newbox(lua_State *L) /* may raise */
 {
-	struct l_fs_box *box = lua_newuserdatauv(L, sizeof *box, 0);
-	box->data = NULL;
-	box->names = NULL;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &l_fs_box_mt);
-	lua_setmetatable(L, -2);
-	return box;
+	return bind_new_guard(L, sizeof(struct l_fs_box), &l_fs_box_key, l_fs_box_gc);
 }
 
 /* A path argument: a string without NUL bytes (C would silently cut it there). */
@@ -98,8 +93,9 @@ static int l_fs_read(lua_State *L)
 	return 1;
 }
 
-/* fs.write(path, data [, {mode = 420}]) -> true | nil, msg, code (atomic replace) */
-static int l_fs_write(lua_State *L)
+/* fs.write and fs.append: (path, data [, {mode = 420}]) -> true | nil, msg, code */
+static int l_fs_put(lua_State *L,
+                    int (*put)(const char *, const void *, size_t, unsigned, struct kip_err *))
 {
 	const char *path = l_fs_checkpath(L, 1);
 	size_t len;
@@ -107,25 +103,22 @@ static int l_fs_write(lua_State *L)
 	bind_check_opts(L, 3);
 	unsigned mode = l_fs_opt_mode(L, 3, L_FS_FILE_MODE);
 	struct kip_err err = {0};
-	if (kip_fs_write_atomic(path, data, len, mode, &err) != 0)
+	if (put(path, data, len, mode, &err) != 0)
 		return bind_push_err(L, &err);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
-/* fs.append(path, data [, {mode = 420}]) -> true | nil, msg, code */
+/* fs.write: atomic replace (temp file, fsync, rename, fsync of the folder) */
+static int l_fs_write(lua_State *L)
+{
+	return l_fs_put(L, kip_fs_write_atomic);
+}
+
+/* fs.append: creates the file if needed */
 static int l_fs_append(lua_State *L)
 {
-	const char *path = l_fs_checkpath(L, 1);
-	size_t len;
-	const char *data = luaL_checklstring(L, 2, &len);
-	bind_check_opts(L, 3);
-	unsigned mode = l_fs_opt_mode(L, 3, L_FS_FILE_MODE);
-	struct kip_err err = {0};
-	if (kip_fs_append(path, data, len, mode, &err) != 0)
-		return bind_push_err(L, &err);
-	lua_pushboolean(L, 1);
-	return 1;
+	return l_fs_put(L, kip_fs_append);
 }
 
 /* fs.mkdir(path [, {mode = 493}]) -> true | nil, msg, code (mkdir -p) */
@@ -218,10 +211,6 @@ static const luaL_Reg l_fs_funcs[] = {
 
 int luaopen_kip_fs(lua_State *L)
 {
-	lua_createtable(L, 0, 1); /* the box metatable */
-	lua_pushcfunction(L, l_fs_box_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &l_fs_box_mt);
 	luaL_newlib(L, l_fs_funcs);
 	return 1;
 }

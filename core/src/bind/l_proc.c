@@ -23,7 +23,7 @@ struct l_proc_box {
 	char *path;
 };
 
-static const char l_proc_box_mt; /* registry slot holding the box metatable */
+static const char l_proc_box_key; /* registry slot holding the box metatable */
 
 static int l_proc_box_gc(lua_State *L)
 {
@@ -37,11 +37,7 @@ static int l_proc_box_gc(lua_State *L)
 /* Pushes an empty box. */
 static struct l_proc_box *l_proc_newbox(lua_State *L) /* may raise */
 {
-	struct l_proc_box *box = lua_newuserdatauv(L, sizeof *box, 0);
-	memset(box, 0, sizeof *box);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &l_proc_box_mt);
-	lua_setmetatable(L, -2);
-	return box;
+	return bind_new_guard(L, sizeof(struct l_proc_box), &l_proc_box_key, l_proc_box_gc);
 }
 
 /* Pushes a userdata array of n + 1 string pointers (the last NULL) and returns it. The strings
@@ -260,10 +256,6 @@ static const luaL_Reg l_proc_funcs[] = {
 
 int luaopen_kip_proc(lua_State *L)
 {
-	lua_createtable(L, 0, 1); /* the box metatable */
-	lua_pushcfunction(L, l_proc_box_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &l_proc_box_mt);
 	luaL_newlib(L, l_proc_funcs);
 	return 1;
 }

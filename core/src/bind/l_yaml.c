@@ -248,7 +248,7 @@ static void push_scalar(lua_State *L, const yaml_event_t *ev, const struct scala
  * raise from the Lua API never leaks them. Anchors and their node counts live in Lua tables.
  */
 
-#define DECODER_MT "kip.yaml.Decoder"
+static const char decoder_key; /* registry slot: the decoder guard's metatable */
 
 struct decoder {
 	yaml_parser_t parser;
@@ -273,7 +273,7 @@ static void decoder_free(struct decoder *d)
 
 static int decoder_gc(lua_State *L)
 {
-	decoder_free(luaL_checkudata(L, 1, DECODER_MT));
+	decoder_free(lua_touserdata(L, 1));
 	return 0;
 }
 
@@ -538,15 +538,16 @@ static int decode_node(lua_State *L, struct decoder *d, uint64_t *size)
 	}
 }
 
-/* Decodes every document of the text at index 1 into the table at index `out` (array of documents;
- * null documents kept so the caller decides). Returns 0 or -1 with the message pushed. */
-static int decode_stream(lua_State *L, int out, lua_Integer *count)
+/* Decodes every document of the text argument into a table at index 2 (null documents kept so
+ * the caller decides). Returns 0, or -1 with the message at index 2. */
+static int decode_stream(lua_State *L, lua_Integer *count)
 {
 	size_t len;
 	const char *text = luaL_checklstring(L, 1, &len);
-	struct decoder *d = lua_newuserdatauv(L, sizeof *d, 0);
-	memset(d, 0, sizeof *d);
-	luaL_setmetatable(L, DECODER_MT);
+	lua_settop(L, 1);
+	lua_newtable(L);
+	int out = 2;
+	struct decoder *d = bind_new_guard(L, sizeof *d, &decoder_key, decoder_gc);
 	int ud = lua_gettop(L);
 	if (!yaml_parser_initialize(&d->parser))
 		return luaL_error(L, "out of memory");
@@ -582,7 +583,8 @@ fail:
 	decoder_free(d);
 	lua_settop(L, ud);
 	lua_pushstring(L, d->err);
-	lua_replace(L, ud); /* the message takes the decoder's slot */
+	lua_replace(L, out); /* the message takes the documents' slot */
+	lua_settop(L, out);
 	return -1;
 }
 
@@ -598,11 +600,8 @@ static int push_decode_error(lua_State *L)
 /** yaml.decode(text) -> value | nil (empty text) | nil, message, "invalid" */
 static int l_yaml_decode(lua_State *L)
 {
-	luaL_checkstring(L, 1);
-	lua_settop(L, 1);
-	lua_newtable(L);
 	lua_Integer count;
-	if (decode_stream(L, 2, &count) != 0)
+	if (decode_stream(L, &count) != 0)
 		return push_decode_error(L);
 	if (count > 1) {
 		lua_pushnil(L);
@@ -619,11 +618,8 @@ static int l_yaml_decode(lua_State *L)
 /** yaml.decode_all(text) -> array of documents (null documents skipped) | nil, message, "invalid" */
 static int l_yaml_decode_all(lua_State *L)
 {
-	luaL_checkstring(L, 1);
-	lua_settop(L, 1);
-	lua_newtable(L);
 	lua_Integer count;
-	if (decode_stream(L, 2, &count) != 0)
+	if (decode_stream(L, &count) != 0)
 		return push_decode_error(L);
 	lua_newtable(L);
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
@@ -643,7 +639,7 @@ static int l_yaml_decode_all(lua_State *L)
  * Encoding. The emitter and the output buffer live in a userdata with __gc.
  */
 
-#define ENCODER_MT "kip.yaml.Encoder"
+static const char encoder_key; /* registry slot: the encoder guard's metatable */
 
 struct encoder {
 	yaml_emitter_t emitter;
@@ -674,7 +670,7 @@ static void encoder_free(struct encoder *e)
 
 static int encoder_gc(lua_State *L)
 {
-	encoder_free(luaL_checkudata(L, 1, ENCODER_MT));
+	encoder_free(lua_touserdata(L, 1));
 	return 0;
 }
 
@@ -949,9 +945,7 @@ static int encode_value(lua_State *L, struct encoder *e, int idx)
  * each document. Returns the number of values pushed (text, or nil, message, code). */
 static int encode_documents(lua_State *L, int docs, lua_Integer n, int explicit_start)
 {
-	struct encoder *e = lua_newuserdatauv(L, sizeof *e, 0);
-	memset(e, 0, sizeof *e);
-	luaL_setmetatable(L, ENCODER_MT);
+	struct encoder *e = bind_new_guard(L, sizeof *e, &encoder_key, encoder_gc);
 	if (!yaml_emitter_initialize(&e->emitter))
 		return luaL_error(L, "out of memory");
 	e->emitter_live = 1;
@@ -1048,15 +1042,6 @@ static const luaL_Reg yaml_functions[] = {
 
 int luaopen_kip_yaml(lua_State *L)
 {
-	luaL_newmetatable(L, DECODER_MT);
-	lua_pushcfunction(L, decoder_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
-	luaL_newmetatable(L, ENCODER_MT);
-	lua_pushcfunction(L, encoder_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
-
 	luaL_newlib(L, yaml_functions);
 	/* one array metatable per state, shared by every sequence decode_all and decode produce */
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) == LUA_TNIL) {
