@@ -209,7 +209,9 @@ describe("kip.fs", function()
       assert.is_true(fs.remove(dir .. "/d/e"))
       assert.is_true(fs.remove(dir .. "/d"))
 
-      ok, msg, code = fs.remove(dir .. "/f")
+      local msg2
+      ok, msg2, code = fs.remove(dir .. "/f")
+      assert.matches("/f", msg2, 1, true)
       assert.is_nil(ok)
       assert.equal("notfound", code)
     end)

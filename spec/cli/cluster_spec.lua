@@ -24,7 +24,7 @@ clusters:
 ]]
 
 describe("kip cluster", function()
-  local home, env
+  local home
   local function kip(args, extra)
     local e = { KIP_HOME = home }
     for k, v in pairs(extra or {}) do e[k] = v end
@@ -34,7 +34,6 @@ describe("kip cluster", function()
 
   before_each(function()
     home = helpers.tmpdir()
-    env = { KIP_HOME = home }
     helpers.write(home .. "/config.yaml", (CONFIG:gsub("HOME", home)), tonumber("600", 8))
     helpers.write(home .. "/clusters/prod/kubeconfig", "apiVersion: v1\n", tonumber("600", 8))
   end)

@@ -6,7 +6,7 @@ local json = require "kip.json"
 
 describe("kip (the command-line frame)", function()
   it("shows help with no arguments, with help and with --help", function()
-    for _, argv in ipairs({ {}, { "help" }, { "--help" }, { "-h" } }) do
+    for _, argv in ipairs({ {}, { "help" }, { "--help" }, { "-h" }, { "help", "help" } }) do
       local r = helpers.kip(argv)
       assert.equal(0, r.status)
       assert.matches("Usage:\n  kip COMMAND", r.stdout)

@@ -87,7 +87,8 @@ function M.command(noun, verb, def)
     local rows = {}
     for _, v in ipairs(commands.verbs_of(def)) do
       local vdef = def.verbs[v]
-      rows[#rows + 1] = { args.usage_line({ command = v, args = vdef.args or {}, rest = vdef.rest }):gsub(" %[flags%]$", ""), vdef.summary }
+      local usage = args.usage_line({ command = v, args = vdef.args or {}, rest = vdef.rest }):gsub(" %[flags%]$", "")
+      rows[#rows + 1] = { usage, vdef.summary }
     end
     add(columns(rows, "  "))
   else

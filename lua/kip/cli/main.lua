@@ -50,7 +50,7 @@ end
 -- `kip help [NOUN [VERB]]`
 local function show_help(words)
   local noun, verb = words[1], words[2]
-  if not noun then
+  if not noun or noun == "help" then
     out(help.top())
     return 0
   end
