@@ -26,6 +26,9 @@ add_library(kip_civetweb INTERFACE)
 target_include_directories(kip_civetweb INTERFACE ${CIVETWEB_INCLUDE_DIR})
 target_link_libraries(kip_civetweb INTERFACE ${CIVETWEB_LIBRARY})
 
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
 find_program(BUSTED busted)
 if(NOT BUSTED)
   message(FATAL_ERROR "busted not found: install the Debian package lua-busted (or run `make check`)")

@@ -2,7 +2,67 @@
  * Shared binding glue declared in bind.h. Uses Lua 5.4. */
 #include "bind.h"
 
+#include <pthread.h>
 #include <string.h>
+
+struct bind_gil {
+	pthread_mutex_t mutex;
+};
+
+static const char gil_key; /* registry slot: the state's struct bind_gil userdata */
+
+static int gil_gc(lua_State *L)
+{
+	struct bind_gil *gil = lua_touserdata(L, 1);
+	pthread_mutex_unlock(&gil->mutex); /* held by the thread closing the state (error-checking) */
+	pthread_mutex_destroy(&gil->mutex);
+	return 0;
+}
+
+struct bind_gil *bind_gil_enable(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &gil_key);
+	struct bind_gil *gil = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (gil)
+		return gil;
+	static const char gil_mt_key;
+	gil = bind_new_guard(L, sizeof *gil, &gil_mt_key, gil_gc);
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&gil->mutex, &attr);
+	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_lock(&gil->mutex); /* the thread that enables it is running Lua */
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &gil_key);
+	return gil;
+}
+
+struct bind_gil *bind_gil_release(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &gil_key);
+	struct bind_gil *gil = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (gil)
+		pthread_mutex_unlock(&gil->mutex);
+	return gil;
+}
+
+void bind_gil_acquire(struct bind_gil *gil)
+{
+	if (gil)
+		pthread_mutex_lock(&gil->mutex);
+}
+
+void bind_gil_lock(struct bind_gil *gil)
+{
+	pthread_mutex_lock(&gil->mutex);
+}
+
+void bind_gil_unlock(struct bind_gil *gil)
+{
+	pthread_mutex_unlock(&gil->mutex);
+}
 
 int bind_push_err(lua_State *L, const struct kip_err *err)
 {

@@ -27,14 +27,34 @@ const char *bind_opt_string(lua_State *L, int idx, const char *field, size_t *le
  * caller). The userdata is internal: it is never handed to Lua code. */
 void *bind_new_guard(lua_State *L, size_t size, const void *key, lua_CFunction gc); /* may raise */
 
+/* The host lock. Once kip.server has started a server in a Lua state, Lua code runs on several
+ * threads (the main one and the server's workers), one at a time: whoever runs Lua holds this
+ * lock. A binding that blocks (a network transfer, a child process, a sleep) releases it around
+ * the wait so the others can run, and touches no Lua state until it has it back:
+ *     struct bind_gil *gil = bind_gil_release(L);
+ *     ... blocking call, no Lua API ...
+ *     bind_gil_acquire(gil);
+ * Both are no-ops while no server was started (bind_gil_release returns NULL). */
+struct bind_gil;
+struct bind_gil *bind_gil_release(lua_State *L);
+void bind_gil_acquire(struct bind_gil *gil);
+/** The state's lock, created (and taken by the calling thread) on first use; for kip.server. */
+struct bind_gil *bind_gil_enable(lua_State *L); /* may raise */
+void bind_gil_lock(struct bind_gil *gil);
+void bind_gil_unlock(struct bind_gil *gil);
+
 /** Raises unless the value at idx is nil, none or a table: "bad argument #idx (options table expected)". */
 void bind_check_opts(lua_State *L, int idx); /* may raise */
 
 /* Every core module; registry.c is the one list that puts them in package.preload. */
 int luaopen_kip_fs(lua_State *L);
 int luaopen_kip_host(lua_State *L);
+int luaopen_kip_http(lua_State *L);
+int luaopen_kip_json(lua_State *L);
 int luaopen_kip_log(lua_State *L);
 int luaopen_kip_proc(lua_State *L);
+int luaopen_kip_server(lua_State *L);
+int luaopen_kip_tls(lua_State *L);
 int luaopen_kip_yaml(lua_State *L);
 
 /** The core modules, {name, luaopen} pairs ending with {NULL, NULL}. */

@@ -7,8 +7,12 @@
 const luaL_Reg kip_core_modules[] = {
 	{"kip.fs", luaopen_kip_fs},
 	{"kip.host", luaopen_kip_host},
+	{"kip.http", luaopen_kip_http},
+	{"kip.json", luaopen_kip_json},
 	{"kip.log", luaopen_kip_log},
 	{"kip.proc", luaopen_kip_proc},
+	{"kip.server", luaopen_kip_server},
+	{"kip.tls", luaopen_kip_tls},
 	{"kip.yaml", luaopen_kip_yaml},
 	{NULL, NULL},
 };
