@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0
  * `require "kip.server"`: an HTTP(S) server whose requests are answered by a Lua function, and
- * streams for long-lived responses (watches, followed logs). Server threads take the host lock
- * (bind.h) to run Lua, each on a Lua thread of its own; srv:run() is the main thread's loop
- * (ticks, SIGINT/SIGTERM) and releases the lock while it waits. Uses kip/http_server.h. */
+ * streams for long-lived responses (watches, followed logs). civetweb's threads have small stacks
+ * (Debian builds it with 100 KiB), so they hand each request to a pool of executor threads with
+ * full-size stacks, which take the host lock (bind.h) and run the handler on a Lua thread of their
+ * own; srv:run() is the main thread's loop (ticks, SIGINT/SIGTERM) and releases the lock while it
+ * waits. Uses kip/http_server.h and pthreads. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 #include "kip/http_server.h"
 
 #define SERVER_MT "kip.server.Server"
+#define EXECUTORS_MAX 8
+#define EXECUTOR_STACK (8u << 20)
 #define STREAM_MT "kip.server.Stream"
 
 struct l_stream {
@@ -32,11 +37,26 @@ struct l_server {
 	int handler_ref;          /* luaL_ref of the handler; released by close */
 	int self_ref;             /* luaL_ref keeping an open server from being collected; released by close */
 	int threads_ref;          /* luaL_ref of the table anchoring the worker Lua threads; released by close */
-	lua_State **threads;      /* free Lua threads for workers (guarded by the host lock) */
-	int n_free;
+	lua_State **threads;      /* one Lua thread per executor */
 	int n_threads;
 	bool closing;
 	bool stop_requested;
+	/* requests waiting for an executor; guarded by jobs_lock, not the host lock */
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_ready;
+	struct job *jobs_head, *jobs_tail;
+	bool jobs_stop;
+	pthread_t executors[EXECUTORS_MAX];
+	int n_executors;
+};
+
+/* One request handed from a civetweb thread to an executor; lives on the civetweb thread's stack. */
+struct job {
+	struct job *next;
+	const struct kip_http_request *req;
+	struct kip_http_response *res;
+	bool done;
+	pthread_cond_t finished;
 };
 
 /* --- streams -------------------------------------------------------------------------------- */
@@ -233,16 +253,16 @@ static int traceback(lua_State *T)
 	return 1;
 }
 
-static void on_request(void *ud, const struct kip_http_request *req, struct kip_http_response *res)
+/* Runs the handler for one request on executor thread `index`. */
+static void run_handler(struct l_server *s, int index, const struct kip_http_request *req, struct kip_http_response *res)
 {
-	struct l_server *s = ud;
 	bind_gil_lock(s->gil);
-	if (s->closing || s->n_free == 0) {
+	if (s->closing) {
 		bind_gil_unlock(s->gil);
-		set_error(res, 503, "the server is shutting down or busy\n");
+		set_error(res, 503, "the server is shutting down\n");
 		return;
 	}
-	lua_State *T = s->threads[--s->n_free];
+	lua_State *T = s->threads[index];
 	lua_settop(T, 0);
 	lua_pushcfunction(T, traceback);
 	lua_pushcfunction(T, call_handler);
@@ -256,8 +276,98 @@ static void on_request(void *ud, const struct kip_http_request *req, struct kip_
 		take_response(T, res);
 	}
 	lua_settop(T, 0);
-	s->threads[s->n_free++] = T;
 	bind_gil_unlock(s->gil);
+}
+
+struct executor_arg {
+	struct l_server *s;
+	int index;
+};
+
+static void *executor_main(void *arg)
+{
+	struct executor_arg a = *(struct executor_arg *)arg;
+	free(arg);
+	struct l_server *s = a.s;
+	pthread_mutex_lock(&s->jobs_lock);
+	for (;;) {
+		while (!s->jobs_head && !s->jobs_stop)
+			pthread_cond_wait(&s->jobs_ready, &s->jobs_lock);
+		if (!s->jobs_head)
+			break; /* stopping, and nothing left to answer */
+		struct job *j = s->jobs_head;
+		s->jobs_head = j->next;
+		if (!s->jobs_head)
+			s->jobs_tail = NULL;
+		pthread_mutex_unlock(&s->jobs_lock);
+		run_handler(s, a.index, j->req, j->res);
+		pthread_mutex_lock(&s->jobs_lock);
+		j->done = true;
+		pthread_cond_signal(&j->finished);
+	}
+	pthread_mutex_unlock(&s->jobs_lock);
+	return NULL;
+}
+
+/* Called on a civetweb thread: queue the request for an executor and wait for its answer. */
+static void on_request(void *ud, const struct kip_http_request *req, struct kip_http_response *res)
+{
+	struct l_server *s = ud;
+	struct job j = {.req = req, .res = res};
+	pthread_cond_init(&j.finished, NULL);
+	pthread_mutex_lock(&s->jobs_lock);
+	if (s->jobs_stop) {
+		pthread_mutex_unlock(&s->jobs_lock);
+		pthread_cond_destroy(&j.finished);
+		set_error(res, 503, "the server is shutting down\n");
+		return;
+	}
+	if (s->jobs_tail)
+		s->jobs_tail->next = &j;
+	else
+		s->jobs_head = &j;
+	s->jobs_tail = &j;
+	pthread_cond_signal(&s->jobs_ready);
+	while (!j.done)
+		pthread_cond_wait(&j.finished, &s->jobs_lock);
+	pthread_mutex_unlock(&s->jobs_lock);
+	pthread_cond_destroy(&j.finished);
+}
+
+static void stop_executors(struct l_server *s)
+{
+	pthread_mutex_lock(&s->jobs_lock);
+	s->jobs_stop = true;
+	pthread_cond_broadcast(&s->jobs_ready);
+	pthread_mutex_unlock(&s->jobs_lock);
+	for (int i = 0; i < s->n_executors; i++)
+		pthread_join(s->executors[i], NULL);
+	s->n_executors = 0;
+	pthread_cond_destroy(&s->jobs_ready);
+	pthread_mutex_destroy(&s->jobs_lock);
+}
+
+static int start_executors(struct l_server *s, int n)
+{
+	pthread_mutex_init(&s->jobs_lock, NULL);
+	pthread_cond_init(&s->jobs_ready, NULL);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, EXECUTOR_STACK);
+	for (int i = 0; i < n; i++) {
+		struct executor_arg *a = malloc(sizeof *a);
+		if (!a)
+			break;
+		a->s = s;
+		a->index = i;
+		if (pthread_create(&s->executors[i], &attr, executor_main, a) != 0) {
+			free(a);
+			break;
+		}
+		s->n_executors++;
+	}
+	pthread_attr_destroy(&attr);
+	return s->n_executors == n ? 0 : -1;
 }
 
 /* --- the server ------------------------------------------------------------------------------- */
@@ -274,9 +384,10 @@ static void server_close(lua_State *L, struct l_server *s)
 {
 	if (!s->srv)
 		return;
-	s->closing = true;                 /* workers that get the lock from now on do not run Lua */
+	s->closing = true;                 /* executors that get the lock from now on do not run Lua */
 	bind_gil_unlock(s->gil);           /* let running handlers finish */
-	kip_http_server_stop(s->srv);
+	kip_http_server_stop(s->srv);      /* civetweb threads wait for their executors, which still run */
+	stop_executors(s);
 	bind_gil_lock(s->gil);
 	s->srv = NULL;
 	luaL_unref(L, LUA_REGISTRYINDEX, s->handler_ref);
@@ -317,16 +428,17 @@ static int l_server_listen(lua_State *L)
 	s->gil = gil;
 	lua_pushvalue(L, -2);
 	s->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* released in server_close */
-	s->threads = calloc((size_t)threads, sizeof *s->threads);
+	int executors = threads < EXECUTORS_MAX ? (int)threads : EXECUTORS_MAX;
+	s->threads = calloc((size_t)executors, sizeof *s->threads);
 	if (!s->threads)
 		return luaL_error(L, "out of memory");
-	lua_createtable(L, (int)threads, 0);
-	for (int i = 0; i < threads; i++) {
+	lua_createtable(L, executors, 0);
+	for (int i = 0; i < executors; i++) {
 		s->threads[i] = lua_newthread(L);
 		lua_rawseti(L, -2, i + 1);
 	}
 	s->threads_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* released in server_close */
-	s->n_threads = s->n_free = (int)threads;
+	s->n_threads = executors;
 
 	/* SIGINT and SIGTERM go to srv:run's signalfd: block them before civetweb's threads exist,
 	 * so they inherit the mask. */
@@ -338,7 +450,13 @@ static int l_server_listen(lua_State *L)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct kip_err err = {0};
-	if (kip_http_server_start(&opts, on_request, s, &s->srv, &err) != KIP_OK) {
+	if (start_executors(s, executors) != 0) {
+		kip_err_set(&err, KIP_ENOMEM, "cannot start the server's executor threads");
+		stop_executors(s);
+	} else if (kip_http_server_start(&opts, on_request, s, &s->srv, &err) != KIP_OK) {
+		stop_executors(s);
+	}
+	if (!s->srv) {
 		luaL_unref(L, LUA_REGISTRYINDEX, s->handler_ref);
 		luaL_unref(L, LUA_REGISTRYINDEX, s->threads_ref);
 		free(s->threads);

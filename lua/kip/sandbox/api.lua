@@ -427,7 +427,10 @@ function Api:watch(def, ns, q, req)
     if not events then
       stream:write(assert(json.encode({ type = "ERROR", object = {
         kind = "Status", apiVersion = "v1", metadata = {}, status = "Failure",
-        message = string.format("too old resource version: %s (%d)", rv, self.store.rv), reason = "Expired", code = 410 } })) .. "\n")
+        message = since > self.store.rv
+          and string.format("resource version %s is newer than the API's %d: the sandbox API restarted without its state", rv, self.store.rv)
+          or string.format("too old resource version: %s (%d)", rv, self.store.rv),
+        reason = "Expired", code = 410 } })) .. "\n")
       stream:close()
       return { status = 200, headers = { ["Content-Type"] = "application/json" }, stream = stream }
     end

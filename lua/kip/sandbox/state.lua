@@ -47,6 +47,8 @@ function M.load(api, path)
     end
   end
   api.store.rv = math.max(api.store.rv, tonumber(doc.rv) or 0)
+  -- the events before the restart are gone, as after an etcd compaction: older watches get 410
+  api.store.compacted_rv = api.store.rv
   return true
 end
 

@@ -103,6 +103,8 @@ end
 ---that far (the caller answers 410 Gone).
 ---@return table[]|nil
 function Store:events_since(def, ns, since)
+  -- from the future (the API restarted without its state) or from before what the log holds
+  if since > self.rv or since < (self.compacted_rv or 0) then return nil end
   local first = self.events[self.first_event]
   if first and since < first.rv - 1 and self.first_event > 1 then return nil end
   local out, k = {}, def_key(def)
