@@ -110,6 +110,9 @@ static SSL_CTX *make_ctx(const struct kip_tls_front_opts *opts, struct kip_err *
 			SSL_CTX_set_client_CA_list(ctx, names);
 		int mode = SSL_VERIFY_PEER | (opts->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
 		SSL_CTX_set_verify(ctx, mode, NULL);
+		/* resumed sessions with verified clients need a context, else OpenSSL fails the handshake */
+		static const unsigned char sid_ctx[] = "kip-tls-front";
+		SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
 	}
 	return ctx;
 fail:

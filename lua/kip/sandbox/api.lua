@@ -425,14 +425,14 @@ function Api:watch(def, ns, q, req)
     if not since then status.bad_request("invalid resourceVersion " .. rv) end
     local events = self.store:events_since(def, ns, since)
     if not events then
-      stream:write(assert(json.encode({ type = "ERROR", object = {
+      stream:close()
+      -- one ERROR event and the end of the watch, as kube-apiserver ends a watch it cannot serve
+      return respond(200, assert(json.encode({ type = "ERROR", object = {
         kind = "Status", apiVersion = "v1", metadata = {}, status = "Failure",
         message = since > self.store.rv
           and string.format("resource version %s is newer than the API's %d: the sandbox API restarted without its state", rv, self.store.rv)
           or string.format("too old resource version: %s (%d)", rv, self.store.rv),
         reason = "Expired", code = 410 } })) .. "\n")
-      stream:close()
-      return { status = 200, headers = { ["Content-Type"] = "application/json" }, stream = stream }
     end
     for _, ev in ipairs(events) do send(ev) end
   end
