@@ -299,6 +299,24 @@ static void relay_loop(struct kip_tls_front *f, SSL *ssl, int cfd, int bfd)
 	free(buf);
 }
 
+/* Closes a connection whose handshake failed without resetting it: TLS 1.3 clients learn that
+ * their certificate was refused only after their Finished, so an immediate close would hide the
+ * alert behind a reset. Waits (at most half a second) for the client to close first. */
+static void linger_close(struct kip_tls_front *f, int fd)
+{
+	shutdown(fd, SHUT_WR);
+	char buf[512];
+	for (int waited = 0; waited < 500 && !stopping(f); waited += 50) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t n = read(fd, buf, sizeof buf);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				break;
+		}
+	}
+	close(fd);
+}
+
 static void *relay_thread(void *arg)
 {
 	struct relay *r = arg;
@@ -322,10 +340,13 @@ static void *relay_thread(void *arg)
 			close(bfd);
 		}
 	}
+	if (bfd < 0)
+		linger_close(f, cfd); /* the handshake failed: let the client read the alert first */
+	else
+		close(cfd);
 	ERR_clear_error();
 	SSL_free(ssl);
 	free(peer);
-	close(cfd);
 	pthread_mutex_lock(&f->lock);
 	f->active--;
 	pthread_cond_broadcast(&f->idle);
