@@ -266,6 +266,22 @@ describe("the sandbox API with kubectl", function()
     assert.is_nil(rs.items[1].metadata.ownerReferences)
   end)
 
+  it("deletes in the foreground: dependents first, then the owner", function()
+    sb:ok({ "create", "-f", "-" }, (DEPLOY:gsub("name: api\n  labels", "name: fg\n  labels"):gsub("app: api", "app: fg")))
+    assert(sandbox.eventually(function() return #get_json({ "pods", "-l", "app=fg" }).items == 2 end, 5))
+    sb:ok({ "delete", "deploy", "fg", "--cascade=foreground", "--wait=false" })
+    local d = sb:kubectl({ "get", "deploy", "fg", "-o", "json" })
+    if d.status == 0 then
+      local obj = assert(json.decode(d.stdout))
+      assert.is_string(obj.metadata.deletionTimestamp)
+      assert.same({ "foregroundDeletion" }, obj.metadata.finalizers)
+    end
+    assert(sandbox.eventually(function() return sb:kubectl({ "get", "deploy", "fg" }).status == 1 end, 5),
+      "the owner was not removed after its dependents")
+    assert.equal(0, #get_json({ "rs", "-l", "app=fg" }).items)
+    assert.equal(0, #get_json({ "pods", "-l", "app=fg" }).items)
+  end)
+
   it("holds deletion while finalizers remain", function()
     sb:ok({ "create", "-f", "-" }, '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.com/hold"]}}')
     sb:ok({ "delete", "cm", "held", "--wait=false" })
