@@ -243,6 +243,33 @@ function Client:delete(api_version, kind, name, namespace, opts)
   return self:request("DELETE", p, { body = body })
 end
 
+-- Opens a streamed GET; an HTTP error is read whole and returned as the API's Status.
+local function open_stream(self, p, query, timeout, accept)
+  local stream, err, code = self.http:open({ url = self.conn.server .. p .. query_string(query),
+    timeout = timeout, headers = accept and { Accept = accept } or nil })
+  if not stream then return nil, err, code end
+  if stream:status() >= 400 then
+    local body = {}
+    for chunk in stream.read, stream do body[#body + 1] = chunk end
+    stream:close()
+    return errors.from_response("GET " .. p, { status = stream:status(), body = table.concat(body) })
+  end
+  return stream
+end
+
+-- Calls on_line for each line of the stream until it returns false; closes the stream.
+-- A timeout ends the loop without an error.
+local function each_line(stream, on_line)
+  local ok, err = pcall(function()
+    for line in stream:lines() do
+      if on_line(line) == false then break end
+    end
+  end)
+  stream:close()
+  if not ok and not tostring(err):find("timed out", 1, true) then return nil, tostring(err), "io" end
+  return true
+end
+
 ---A pod's log. Without follow, returns the text; with follow, calls on_line(line) for each line
 ---until the log ends, on_line returns false, or timeout passes (then returns true).
 ---@param opts? {container?: string, tail?: integer, since?: integer, timestamps?: boolean,
@@ -256,26 +283,9 @@ function Client:logs(namespace, pod, opts)
     return self:request("GET", p, { query = query, raw = true })
   end
   assert(type(opts.on_line) == "function", "kip.k8s: logs with follow needs on_line")
-  local stream, err, code = self.http:open({ url = self.conn.server .. p .. query_string(query),
-    timeout = opts.timeout, headers = { Accept = "*/*" } })
-  if not stream then return nil, err, code end
-  if stream:status() >= 400 then
-    local body = {}
-    for chunk in stream.read, stream do body[#body + 1] = chunk end
-    stream:close()
-    return errors.from_response("GET " .. p, { status = stream:status(), body = table.concat(body) })
-  end
-  local ok, lerr = pcall(function()
-    for line in stream:lines() do
-      if opts.on_line(line) == false then break end
-    end
-  end)
-  stream:close()
-  if not ok then
-    if tostring(lerr):find("timed out", 1, true) then return true end
-    return nil, tostring(lerr), "io"
-  end
-  return true
+  local stream, err, code, st = open_stream(self, p, query, opts.timeout, "*/*")
+  if not stream then return nil, err, code, st end
+  return each_line(stream, opts.on_line)
 end
 
 ---Watches a resource: calls on_event(type, object) for each event until it returns false, the
@@ -293,29 +303,20 @@ function Client:watch(api_version, kind, opts)
   local query = { watch = "1", resourceVersion = opts.resource_version, labelSelector = opts.label_selector,
     fieldSelector = opts.field_selector, allowWatchBookmarks = "true",
     timeoutSeconds = opts.timeout and math.ceil(opts.timeout) or nil }
-  local stream, serr, scode = self.http:open({ url = self.conn.server .. p .. query_string(query),
-    timeout = opts.timeout and (opts.timeout + 5) or nil })
-  if not stream then return nil, serr, scode end
-  if stream:status() >= 400 then
-    local body = {}
-    for chunk in stream.read, stream do body[#body + 1] = chunk end
-    stream:close()
-    return errors.from_response("GET " .. p, { status = stream:status(), body = table.concat(body) })
-  end
-  local result, rerr, rcode, rstatus = true, nil, nil, nil
-  local ok, lerr = pcall(function()
-    for line in stream:lines() do
-      local ev = json.decode(line)
-      if ev and ev.type == "ERROR" then
-        result, rerr, rcode, rstatus = nil, ev.object.message, ev.object.code == 410 and "gone" or "watch", ev.object
-        break
-      end
-      if ev and opts.on_event(ev.type, ev.object) == false then break end
+  local stream, serr, scode, sst = open_stream(self, p, query, opts.timeout and (opts.timeout + 5) or nil)
+  if not stream then return nil, serr, scode, sst end
+  local failure
+  local ok, lerr, lcode = each_line(stream, function(line)
+    local ev = json.decode(line)
+    if ev and ev.type == "ERROR" then
+      failure = { ev.object.message, ev.object.code == 410 and "gone" or "watch", ev.object }
+      return false
     end
+    if ev then return opts.on_event(ev.type, ev.object) end
   end)
-  stream:close()
-  if not ok and not tostring(lerr):find("timed out", 1, true) then return nil, tostring(lerr), "io" end
-  return result, rerr, rcode, rstatus
+  if not ok then return nil, lerr, lcode end
+  if failure then return nil, failure[1], failure[2], failure[3] end
+  return true
 end
 
 return M
