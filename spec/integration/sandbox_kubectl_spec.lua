@@ -302,6 +302,25 @@ describe("the sandbox API with kubectl", function()
     assert.matches('namespaces "team" not found', r.stderr)
   end)
 
+  it("serves k3s's HelmChart and runs its simulated install job", function()
+    sb:ok({ "apply", "--server-side", "-f", "-" }, [[
+apiVersion: helm.cattle.io/v1
+kind: HelmChart
+metadata: {name: cert-manager, namespace: kube-system}
+spec: {chart: cert-manager, repo: "https://charts.jetstack.io", version: v1.18.2, targetNamespace: cert-manager, createNamespace: true}
+]])
+    assert(sandbox.eventually(function()
+      local j = sb:kubectl({ "get", "job", "helm-install-cert-manager", "-n", "kube-system", "-o", "json" })
+      local obj = j.status == 0 and json.decode(j.stdout)
+      return obj and obj.status and obj.status.succeeded == 1
+    end, 10), "the helm install job did not complete")
+    local hc = get_json({ "helmchart", "cert-manager", "-n", "kube-system" })
+    assert.equal("helm-install-cert-manager", hc.status.jobName)
+    assert.matches("cert%-manager%s+helm%-install%-cert%-manager%s+cert%-manager%s+cert%-manager%s+v1%.18%.2",
+      sb:ok({ "get", "helmcharts", "-A" }))
+    assert.equal("storageclass.storage.k8s.io/local-path\n", sb:ok({ "get", "storageclass", "-o", "name" }))
+  end)
+
   it("runs StatefulSets with bound volumes and Jobs to completion", function()
     sb:ok({ "create", "-f", "-" }, [[
 apiVersion: apps/v1

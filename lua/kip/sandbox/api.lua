@@ -40,6 +40,7 @@ function M.new(opts)
   for _, ns in ipairs({ "default", "kube-system", "kube-public", "kube-node-lease" }) do
     api:create(api.registry:get("", "v1", "namespaces"), nil, { metadata = { name = ns } }, { manager = "kube-apiserver" })
   end
+  require("kip.sandbox.k3s").install(api)
   return api
 end
 

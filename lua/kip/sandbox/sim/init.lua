@@ -4,6 +4,7 @@
 -- Controllers run on the server's tick and write through the API's own write path, so watches
 -- see every change. Nothing here runs containers. Uses kip.sandbox.sim.*.
 local gc = require "kip.sandbox.sim.gc"
+local helm = require "kip.sandbox.sim.helm"
 local kubelet = require "kip.sandbox.sim.kubelet"
 local node = require "kip.sandbox.sim.node"
 local storage = require "kip.sandbox.sim.storage"
@@ -17,13 +18,14 @@ local wakes = {
   kubelet = { Pod = true },
   storage = { PersistentVolumeClaim = true },
   gc = { Namespace = true },
+  helm = { HelmChart = true },
 }
 
 ---Installs the simulation on api.
 ---@param opts {node_name: string, node_ip?: string, delay?: number} delay: seconds a pod takes to start
 function M.install(api, opts)
   local sim = { api = api, node_name = opts.node_name, node_ip = opts.node_ip or "127.0.0.1",
-    delay = opts.delay or 1, dirty = { workloads = true, kubelet = true, storage = true, gc = true }, timers = {} }
+    delay = opts.delay or 1, dirty = { workloads = true, kubelet = true, storage = true, gc = true, helm = true }, timers = {} }
   api:on_change(function(_, def, obj, event)
     for name, kinds in pairs(wakes) do
       if kinds[def.kind] then sim.dirty[name] = true end
@@ -55,7 +57,7 @@ function M.tick(sim, now)
   -- a few rounds, so a chain (Deployment -> ReplicaSet -> Pods) settles within one tick
   for _ = 1, 4 do
     local any = false
-    for _, step in ipairs({ { "gc", gc }, { "workloads", workloads }, { "kubelet", kubelet }, { "storage", storage } }) do
+    for _, step in ipairs({ { "gc", gc }, { "helm", helm }, { "workloads", workloads }, { "kubelet", kubelet }, { "storage", storage } }) do
       local name, controller = step[1], step[2]
       if sim.dirty[name] then
         sim.dirty[name] = false
