@@ -43,6 +43,12 @@ struct bind_gil *bind_gil_enable(lua_State *L); /* may raise */
 void bind_gil_lock(struct bind_gil *gil);
 void bind_gil_unlock(struct bind_gil *gil);
 
+/** Decodes the JSON text (len bytes, not copied: it must stay valid meanwhile) and pushes the value
+ * as kip.json.decode makes it (null is the light userdata NULL, arrays carry the array metatable).
+ * Returns 0 with the value pushed, or KIP_EINVAL / KIP_ENOMEM with err filled and nothing pushed.
+ * May raise when Lua runs out of memory. Defined in l_json.c. */
+int bind_json_push(lua_State *L, const char *text, size_t len, struct kip_err *err); /* may raise */
+
 /** Raises unless the value at idx is nil, none or a table: "bad argument #idx (options table expected)". */
 void bind_check_opts(lua_State *L, int idx); /* may raise */
 
@@ -50,6 +56,7 @@ void bind_check_opts(lua_State *L, int idx); /* may raise */
 int luaopen_kip_fs(lua_State *L);
 int luaopen_kip_host(lua_State *L);
 int luaopen_kip_http(lua_State *L);
+int luaopen_kip_informer(lua_State *L);
 int luaopen_kip_json(lua_State *L);
 int luaopen_kip_log(lua_State *L);
 int luaopen_kip_proc(lua_State *L);

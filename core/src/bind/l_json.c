@@ -41,21 +41,31 @@ static int reader_gc(lua_State *L)
 	return 0;
 }
 
-/** json.decode(text) -> value | nil, message, "invalid" */
-static int l_json_decode(lua_State *L)
+/* Pushes the array metatable, taking it from kip.yaml first when kip.json was not opened in this
+ * state yet (bind_json_push may be called by other bindings). */
+static void push_array_mt(lua_State *L)
 {
-	size_t len;
-	const char *text = luaL_checklstring(L, 1, &len);
-	lua_settop(L, 1);
-	struct kip_json_reader *r = bind_new_guard(L, sizeof *r, &reader_key, reader_gc); /* text, guard */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);                                 /* text, guard, mt */
-	const int array_mt = 3;
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) != LUA_TNIL)
+		return;
+	lua_pop(L, 1);
+	luaopen_kip_yaml(L);                                 /* yaml */
+	lua_getfield(L, -1, "array_mt");                     /* yaml, mt */
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);    /* yaml, mt */
+	lua_remove(L, -2);                                   /* mt */
+}
+
+int bind_json_push(lua_State *L, const char *text, size_t len, struct kip_err *err)
+{
+	int base = lua_gettop(L);
+	struct kip_json_reader *r = bind_new_guard(L, sizeof *r, &reader_key, reader_gc); /* guard */
+	push_array_mt(L);                                                                 /* guard, mt */
+	const int array_mt = base + 2;
 	kip_json_reader_init(r, text, len);
 	lua_Integer count[KIP_JSON_MAX_DEPTH]; /* count[d]: elements so far of the array at depth d + 1 */
-	struct kip_err err;
 	for (;;) {
-		/* stack: text, guard, mt, then per open container: the table [, the pending key] */
-		int token = kip_json_next(r, &err);
+		/* stack: guard, mt, then per open container: the table [, the pending key] */
+		int token = kip_json_next(r, err);
 		switch (token) {
 		case KIP_JSON_OBJECT:
 			luaL_checkstack(L, 3, "JSON nesting");
@@ -82,11 +92,13 @@ static int l_json_decode(lua_State *L)
 			break; /* the finished container is on top */
 		case KIP_JSON_END:
 			kip_json_reader_free(r);
-			return 1; /* the value */
+			lua_replace(L, base + 1); /* value, mt */
+			lua_settop(L, base + 1);  /* value */
+			return 0;
 		default:
 			kip_json_reader_free(r);
-			lua_settop(L, array_mt); /* drop the unfinished containers: room for the triple */
-			return bind_push_err(L, &err);
+			lua_settop(L, base); /* drop the guard and the unfinished containers */
+			return token;
 		}
 		/* a complete value on top: store it in the container below it (..., table [, key], value) */
 		if (r->depth == 0)
@@ -96,6 +108,18 @@ static int l_json_decode(lua_State *L)
 		else
 			lua_rawset(L, -3);
 	}
+}
+
+/** json.decode(text) -> value | nil, message, "invalid" */
+static int l_json_decode(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	lua_settop(L, 1);
+	struct kip_err err;
+	if (bind_json_push(L, text, len, &err) != 0)
+		return bind_push_err(L, &err);
+	return 1;
 }
 
 /* ---------------------------------------------------------------------------------------------

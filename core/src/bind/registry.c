@@ -8,6 +8,7 @@ const luaL_Reg kip_core_modules[] = {
 	{"kip.fs", luaopen_kip_fs},
 	{"kip.host", luaopen_kip_host},
 	{"kip.http", luaopen_kip_http},
+	{"kip.informer", luaopen_kip_informer},
 	{"kip.json", luaopen_kip_json},
 	{"kip.log", luaopen_kip_log},
 	{"kip.proc", luaopen_kip_proc},
