@@ -157,6 +157,21 @@ describe("kip.k8s with the sandbox API", function()
     assert.matches('pods "nobody" not found', err)
   end)
 
+  it("filters watches by label as kube-apiserver does: leaving the selection is a DELETED", function()
+    local rv = assert(c:list("v1", "ConfigMap")).metadata.resourceVersion
+    assert(c:create(cm("sel", {}, { tier = "a" })))
+    assert(c:patch("v1", "ConfigMap", "sel", nil, { metadata = { labels = { tier = "b" } } }))
+    assert(c:patch("v1", "ConfigMap", "sel", nil, { metadata = { labels = { tier = "a" } } }))
+    assert(c:delete("v1", "ConfigMap", "sel"))
+    local seen = {}
+    assert(c:watch("v1", "ConfigMap", { resource_version = rv, label_selector = "tier=a", timeout = 5,
+      on_event = function(t, obj)
+        if obj.metadata.name == "sel" then seen[#seen + 1] = t end
+        return #seen < 4
+      end }))
+    assert.same({ "ADDED", "DELETED", "ADDED", "DELETED" }, seen)
+  end)
+
   it("watches from a resourceVersion and reports 410 for one too old or too new", function()
     local list = assert(c:list("v1", "ConfigMap"))
     local rv = list.metadata.resourceVersion

@@ -412,9 +412,18 @@ function Api:watch(def, ns, q, req)
     end
     return assert(json.encode({ type = kind, object = out })) .. "\n"
   end
+  -- as kube-apiserver filters: an object that starts matching is ADDED, one that stops is DELETED
   local function send(ev)
-    if not match(ev.object) then return true end
-    return stream:write(encode(ev.type, ev.object))
+    local now = match(ev.object)
+    local kind = ev.type
+    if kind == "MODIFIED" and ev.old then
+      local before = match(ev.old)
+      if before and not now then kind = "DELETED" elseif now and not before then kind = "ADDED" end
+      if not before and not now then return true end
+    elseif not now then
+      return true
+    end
+    return stream:write(encode(kind, ev.object))
   end
   local rv = q.resourceVersion
   if rv == nil or rv == "" or rv == "0" then

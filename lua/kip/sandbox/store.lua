@@ -63,9 +63,9 @@ function Store:each_bucket()
   return pairs(self.objects)
 end
 
-local function record(self, kind, def, obj)
+local function record(self, kind, def, obj, old)
   local ev = { rv = tonumber(obj.metadata.resourceVersion), type = kind, key = def_key(def),
-    namespace = obj.metadata.namespace, object = obj }
+    namespace = obj.metadata.namespace, object = obj, old = old }
   self.events[self.next_event] = ev
   self.next_event = self.next_event + 1
   if self.next_event - self.first_event > M.EVENT_LOG_SIZE then
@@ -88,8 +88,10 @@ end
 function Store:put(def, obj, kind)
   local k = def_key(def)
   self.objects[k] = self.objects[k] or {}
-  self.objects[k][obj_key(def.namespaced and obj.metadata.namespace or nil, obj.metadata.name)] = obj
-  record(self, kind, def, obj)
+  local key = obj_key(def.namespaced and obj.metadata.namespace or nil, obj.metadata.name)
+  local old = self.objects[k][key]
+  self.objects[k][key] = obj
+  record(self, kind, def, obj, old)
 end
 
 ---Removes the object; obj is its final state (with a new resourceVersion) for the DELETED event.
@@ -115,7 +117,8 @@ function Store:events_since(def, ns, since)
   return out
 end
 
----Registers a watcher: on_event(ev) is called for each later change; returning false ends it.
+---Registers a watcher: on_event(ev) is called for each later change (ev.old is the object before a
+---MODIFIED); returning false ends it.
 ---@return table watcher (pass to unwatch)
 function Store:watch(def, ns, on_event)
   local w = { key = def_key(def), namespace = def.namespaced and ns or nil, on_event = on_event }
