@@ -88,6 +88,47 @@ void *bind_new_guard(lua_State *L, size_t size, const void *key, lua_CFunction g
 	return guard;
 }
 
+static const char array_mt_key; /* registry slot: the sequence metatable */
+
+void bind_push_array_mt(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) != LUA_TNIL)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "kip.array");
+	lua_setfield(L, -2, "__name");
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+}
+
+bool bind_is_array(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+		return false;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+	bool marked = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return marked;
+}
+
+int bind_lua_array(lua_State *L)
+{
+	if (lua_isnoneornil(L, 1))
+		lua_newtable(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	bind_push_array_mt(L);
+	lua_setmetatable(L, 1);
+	return 1;
+}
+
+int bind_lua_is_array(lua_State *L)
+{
+	lua_pushboolean(L, bind_is_array(L, 1));
+	return 1;
+}
+
 void bind_check_opts(lua_State *L, int idx)
 {
 	if (!lua_isnoneornil(L, idx))

@@ -49,6 +49,16 @@ void bind_gil_unlock(struct bind_gil *gil);
  * May raise when Lua runs out of memory. Defined in l_json.c. */
 int bind_json_push(lua_State *L, const char *text, size_t len, struct kip_err *err); /* may raise */
 
+/* The sequence mark kip.yaml and kip.json share: one metatable per state, so a decoded `[]` stays a
+ * sequence through either codec. */
+/** Pushes the state's sequence metatable, creating it on first use. */
+void bind_push_array_mt(lua_State *L);
+/** Whether the value at idx is a table carrying the sequence metatable. */
+bool bind_is_array(lua_State *L, int idx);
+/** MODULE.array([t]) -> t (or a new table) marked as a sequence; MODULE.is_array(v) -> boolean. */
+int bind_lua_array(lua_State *L);
+int bind_lua_is_array(lua_State *L);
+
 /** Raises unless the value at idx is nil, none or a table: "bad argument #idx (options table expected)". */
 void bind_check_opts(lua_State *L, int idx); /* may raise */
 

@@ -15,19 +15,9 @@
 
 _Static_assert(sizeof(lua_Integer) == sizeof(int64_t), "kip.json needs 64-bit Lua integers");
 
-static const char array_mt_key; /* registry slot: the sequence metatable (the one kip.yaml made) */
 static const char reader_key;   /* registry slot: the decode guard's metatable */
 static const char encoder_key;  /* registry slot: the encode guard's metatable */
 
-static int has_array_mt(lua_State *L, int idx)
-{
-	if (!lua_getmetatable(L, idx))
-		return 0;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-	int marked = lua_rawequal(L, -1, -2);
-	lua_pop(L, 2);
-	return marked;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Decoding: the reader hands out tokens; open containers wait on the Lua stack (an object's key
@@ -41,25 +31,11 @@ static int reader_gc(lua_State *L)
 	return 0;
 }
 
-/* Pushes the array metatable, taking it from kip.yaml first when kip.json was not opened in this
- * state yet (bind_json_push may be called by other bindings). */
-static void push_array_mt(lua_State *L)
-{
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) != LUA_TNIL)
-		return;
-	lua_pop(L, 1);
-	luaopen_kip_yaml(L);                                 /* yaml */
-	lua_getfield(L, -1, "array_mt");                     /* yaml, mt */
-	lua_pushvalue(L, -1);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);    /* yaml, mt */
-	lua_remove(L, -2);                                   /* mt */
-}
-
 int bind_json_push(lua_State *L, const char *text, size_t len, struct kip_err *err)
 {
 	int base = lua_gettop(L);
 	struct kip_json_reader *r = bind_new_guard(L, sizeof *r, &reader_key, reader_gc); /* guard */
-	push_array_mt(L);                                                                 /* guard, mt */
+	bind_push_array_mt(L);                                                                 /* guard, mt */
 	const int array_mt = base + 2;
 	kip_json_reader_init(r, text, len);
 	lua_Integer count[KIP_JSON_MAX_DEPTH]; /* count[d]: elements so far of the array at depth d + 1 */
@@ -557,7 +533,7 @@ static int l_json_encode(lua_State *L)
 	lua_settop(L, 2);
 	struct encoder e;
 	e.g = bind_new_guard(L, sizeof *e.g, &encoder_key, encoder_gc); /* value, opts, guard */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);                /* value, opts, guard, mt */
+	bind_push_array_mt(L);                                           /* value, opts, guard, mt */
 	e.array_mt = lua_gettop(L);
 	e.indent = (int)indent;
 	e.sort = sort;
@@ -571,43 +547,18 @@ static int l_json_encode(lua_State *L)
 	return rc ? bind_push_err(L, &e.err) : 1;
 }
 
-/** json.array(t) -> t (or a new table), marked as an array, so an empty one encodes as [] */
-static int l_json_array(lua_State *L)
-{
-	if (lua_isnoneornil(L, 1))
-		lua_newtable(L);
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_settop(L, 1);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-	lua_setmetatable(L, 1);
-	return 1;
-}
-
-/** json.is_array(v) -> true when v is a table carrying the array mark */
-static int l_json_is_array(lua_State *L)
-{
-	lua_pushboolean(L, lua_type(L, 1) == LUA_TTABLE && has_array_mt(L, 1));
-	return 1;
-}
-
 static const luaL_Reg json_functions[] = {
 	{"decode", l_json_decode},
 	{"encode", l_json_encode},
-	{"array", l_json_array},
-	{"is_array", l_json_is_array},
+	{"array", bind_lua_array},       /* json.array(t) -> t, marked as an array (encodes [] when empty) */
+	{"is_array", bind_lua_is_array}, /* json.is_array(v) -> whether v carries the mark */
 	{NULL, NULL},
 };
 
 int luaopen_kip_json(lua_State *L)
 {
-	/* The array mark belongs to kip.yaml: its luaopen makes the metatable once per state, and a
-	 * fresh module table names it (package.loaded, which Lua code may change, is not consulted). */
-	luaopen_kip_yaml(L);                                 /* yaml */
-	lua_getfield(L, -1, "array_mt");                     /* yaml, mt */
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);    /* yaml */
-	lua_pop(L, 1);
 	luaL_newlib(L, json_functions);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+	bind_push_array_mt(L);
 	lua_setfield(L, -2, "array_mt");
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");

@@ -21,7 +21,6 @@
 #define YAML_ALIAS_FLOOR 100000u
 #define YAML_ALIAS_RATIO 10u
 
-static const char array_mt_key; /* registry slot: the metatable that marks sequences */
 
 /* ---------------------------------------------------------------------------------------------
  * Scalar resolution (YAML 1.1 as go-yaml v2 does it, which is what kubectl and the API server use).
@@ -364,7 +363,7 @@ static int decode_alias(lua_State *L, struct decoder *d, uint64_t *size)
 static int decode_sequence(lua_State *L, struct decoder *d, uint64_t *size)
 {
 	lua_newtable(L);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+	bind_push_array_mt(L);
 	lua_setmetatable(L, -2);
 	for (lua_Integer i = 1;; i++) {
 		if (decoder_next(d) != 0)
@@ -379,15 +378,6 @@ static int decode_sequence(lua_State *L, struct decoder *d, uint64_t *size)
 	}
 }
 
-static int has_array_mt(lua_State *L, int idx)
-{
-	if (!lua_getmetatable(L, idx))
-		return 0;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-	int marked = lua_rawequal(L, -1, -2);
-	lua_pop(L, 2);
-	return marked;
-}
 
 /* Copies the keys of the mapping at `source` that the mapping at `map` does not have. */
 static void merge_mapping(lua_State *L, int map, int source)
@@ -413,14 +403,14 @@ static int apply_merge(lua_State *L, struct decoder *d, int map, int source, con
 	static const char wrong[] = "a merge key (<<) takes a mapping or a list of mappings";
 	if (lua_type(L, source) != LUA_TTABLE)
 		return decoder_fail(d, mark, "%s", wrong);
-	if (!has_array_mt(L, source)) {
+	if (!bind_is_array(L, source)) {
 		merge_mapping(L, map, source);
 		return 0;
 	}
 	lua_Integer n = (lua_Integer)lua_rawlen(L, source);
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_rawgeti(L, source, i);
-		if (lua_type(L, -1) != LUA_TTABLE || has_array_mt(L, -1)) {
+		if (lua_type(L, -1) != LUA_TTABLE || bind_is_array(L, -1)) {
 			lua_pop(L, 1);
 			return decoder_fail(d, mark, "%s", wrong);
 		}
@@ -622,7 +612,7 @@ static int l_yaml_decode_all(lua_State *L)
 	if (decode_stream(L, &count) != 0)
 		return push_decode_error(L);
 	lua_newtable(L);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
+	bind_push_array_mt(L);
 	lua_setmetatable(L, -2);
 	lua_Integer kept = 0;
 	for (lua_Integer i = 1; i <= count; i++) {
@@ -781,7 +771,7 @@ static int encode_value(lua_State *L, struct encoder *e, int idx);
  * exactly 1..n. */
 static int is_sequence(lua_State *L, int idx)
 {
-	if (has_array_mt(L, idx))
+	if (bind_is_array(L, idx))
 		return 1;
 	lua_Integer count = 0;
 	lua_pushnil(L);
@@ -1011,47 +1001,20 @@ static int l_yaml_encode_all(lua_State *L)
 	return encode_documents(L, 1, (lua_Integer)lua_rawlen(L, 1), 1);
 }
 
-/** yaml.array(t) -> t, marked as a sequence (so an empty one encodes as []) */
-static int l_yaml_array(lua_State *L)
-{
-	if (lua_isnoneornil(L, 1))
-		lua_newtable(L);
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_settop(L, 1);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-	lua_setmetatable(L, 1);
-	return 1;
-}
-
-/** yaml.is_array(v) -> true when v is a table carrying array_mt */
-static int l_yaml_is_array(lua_State *L)
-{
-	lua_pushboolean(L, lua_type(L, 1) == LUA_TTABLE && has_array_mt(L, 1));
-	return 1;
-}
-
 static const luaL_Reg yaml_functions[] = {
 	{"decode", l_yaml_decode},
 	{"decode_all", l_yaml_decode_all},
 	{"encode", l_yaml_encode},
 	{"encode_all", l_yaml_encode_all},
-	{"array", l_yaml_array},
-	{"is_array", l_yaml_is_array},
+	{"array", bind_lua_array},       /* yaml.array(t) -> t, marked as a sequence */
+	{"is_array", bind_lua_is_array}, /* yaml.is_array(v) -> whether v carries the mark */
 	{NULL, NULL},
 };
 
 int luaopen_kip_yaml(lua_State *L)
 {
 	luaL_newlib(L, yaml_functions);
-	/* one array metatable per state, shared by every sequence decode_all and decode produce */
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) == LUA_TNIL) {
-		lua_pop(L, 1);
-		lua_newtable(L);
-		lua_pushliteral(L, "kip.array");
-		lua_setfield(L, -2, "__name");
-		lua_pushvalue(L, -1);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
-	}
+	bind_push_array_mt(L);
 	lua_setfield(L, -2, "array_mt");
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
