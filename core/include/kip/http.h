@@ -14,6 +14,7 @@
  * meant to move to kip/err.h as KIP_ECONNECT and KIP_ETLS (with kip_err_name knowing them). */
 #define KIP_HTTP_ECONNECT (-64) /* "connect": DNS resolution or TCP connect failed */
 #define KIP_HTTP_ETLS (-65)     /* "tls": TLS handshake or certificate verification failed */
+#define KIP_HTTP_ECANCELED (-66) /* "cancelled": kip_http_client_wakeup came while opening a stream */
 
 /* Body cap of a buffered request when kip_http_client_req.max_body is 0 (64 MiB); also the
  * longest line kip_http_stream_readline accepts. */
@@ -127,7 +128,8 @@ int kip_http_client_stream(struct kip_http_client *client, const struct kip_http
  * and *out, to be read with kip_http_stream_read/_readline and freed with kip_http_stream_close
  * (before or after the client), or an error as for kip_http_client_request (then *out is NULL).
  * Several streams of one client may be open at once: reading one moves the others along, each
- * buffering up to 1 MiB before its transfer is paused. */
+ * buffering up to 1 MiB before its transfer is paused. A kip_http_client_wakeup (from another
+ * thread) while waiting for the headers gives up: KIP_HTTP_ECANCELED. */
 int kip_http_client_open(struct kip_http_client *client, const struct kip_http_client_req *req,
                          struct kip_http_stream **out, struct kip_err *err);
 

@@ -342,9 +342,13 @@ static int inf_open(struct kip_informer *inf, const char *url, unsigned idle_ms,
 {
 	static const struct kip_http_field accept = {"Accept", "application/json"};
 	struct kip_http_client_req req = {.url = url, .headers = &accept, .nheaders = 1, .idle_timeout_ms = idle_ms};
-	int rc = kip_http_client_open(inf->client, &req, s, err);
-	if (rc == 0 && inf_stopping(inf)) { /* a wakeup while waiting for the headers is not seen */
-		kip_http_stream_close(*s);
+	int rc;
+	do /* a wakeup left over from an earlier stop() (the informer was restarted) is not ours */
+		rc = kip_http_client_open(inf->client, &req, s, err);
+	while (rc == KIP_HTTP_ECANCELED && !inf_stopping(inf));
+	if (rc == KIP_HTTP_ECANCELED || (rc == 0 && inf_stopping(inf))) { /* stop() woke the wait */
+		if (rc == 0)
+			kip_http_stream_close(*s);
 		*s = NULL;
 		return INF_STOP;
 	}

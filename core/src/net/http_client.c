@@ -86,6 +86,7 @@ const char *kip_http_err_name(int code)
 	switch (code) {
 	case KIP_HTTP_ECONNECT: return "connect";
 	case KIP_HTTP_ETLS: return "tls";
+	case KIP_HTTP_ECANCELED: return "cancelled";
 	default: return kip_err_name(code);
 	}
 }
@@ -761,8 +762,9 @@ int kip_http_client_open(struct kip_http_client *c, const struct kip_http_client
 	int rc = http_start(c, req, false, &s, err);
 	if (rc)
 		return rc;
-	while ((rc = http_wait(s, HTTP_WANT_HEADERS, -1, err)) == 0)
-		;
+	rc = http_wait(s, HTTP_WANT_HEADERS, -1, err);
+	if (rc == 0) /* woken before the headers came: whoever woke us wants to stop (an informer) */
+		rc = kip_err_set(err, KIP_HTTP_ECANCELED, "%s: cancelled", s->desc);
 	if (rc > 0 && !s->headers_done) { /* ended before the headers: an error */
 		rc = http_end(s, err);
 		if (rc == KIP_HTTP_END)
