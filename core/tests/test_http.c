@@ -278,15 +278,15 @@ static void test_errors(void)
 	char refused[64];
 	snprintf(refused, sizeof refused, "http://127.0.0.1:%d/x", ntohs(a.sin_port));
 	struct kip_http_client_req req = {.url = refused};
-	CHECK(kip_http_client_request(c, &req, &r, &err) == KIP_HTTP_ECONNECT);
-	CHECK_STR(kip_http_err_name(err.code), "connect");
+	CHECK(kip_http_client_request(c, &req, &r, &err) == KIP_ECONNECT);
+	CHECK_STR(kip_err_name(err.code), "connect");
 	CHECK(strstr(err.msg, "GET http://127.0.0.1:") && strstr(err.msg, "refused"));
 	CHECK(!strstr(err.msg, "never-in-messages"));
 	kip_http_client_resp_free(&r);
 
 	req = (struct kip_http_client_req){.url = url("/slow?delay=3"), .timeout_ms = 300};
 	CHECK(kip_http_client_request(c, &req, &r, &err) == KIP_ETIMEOUT);
-	CHECK_STR(kip_http_err_name(err.code), "timeout");
+	CHECK_STR(kip_err_name(err.code), "timeout");
 	kip_http_client_resp_free(&r);
 
 	struct kip_http_stream *s = NULL;

@@ -14,6 +14,9 @@ enum kip_errcode {
 	KIP_EACCES = -6,    /* "permission" */
 	KIP_EEXIST = -7,    /* "exists" */
 	KIP_ENOTDIR = -8,   /* "notdir" */
+	KIP_ECONNECT = -9,  /* "connect": DNS resolution failed, connection refused or unreachable */
+	KIP_ETLS = -10,     /* "tls": TLS handshake or certificate verification failed */
+	KIP_ECANCELED = -11,/* "cancelled": another thread asked the wait to stop */
 };
 
 struct kip_err {

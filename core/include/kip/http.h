@@ -10,11 +10,6 @@
 
 #include "kip/err.h"
 
-/* Error codes for what kip/err.h has no name for yet; kip_http_err_name() names them. They are
- * meant to move to kip/err.h as KIP_ECONNECT and KIP_ETLS (with kip_err_name knowing them). */
-#define KIP_HTTP_ECONNECT (-64) /* "connect": DNS resolution or TCP connect failed */
-#define KIP_HTTP_ETLS (-65)     /* "tls": TLS handshake or certificate verification failed */
-#define KIP_HTTP_ECANCELED (-66) /* "cancelled": kip_http_client_wakeup came while opening a stream */
 
 /* Body cap of a buffered request when kip_http_client_req.max_body is 0 (64 MiB); also the
  * longest line kip_http_stream_readline accepts. */
@@ -103,7 +98,7 @@ void kip_http_client_wakeup(struct kip_http_client *client);
 
 /** Sends req and waits for the whole response. *resp is reset first; free it with
  * kip_http_client_resp_free whatever this returns. Returns 0 for any HTTP status, or
- * KIP_HTTP_ECONNECT, KIP_HTTP_ETLS, KIP_ETIMEOUT, KIP_EIO (the connection failed midway),
+ * KIP_ECONNECT, KIP_ETLS, KIP_ETIMEOUT, KIP_EIO (the connection failed midway),
  * KIP_ENOMEM (the body exceeded max_body), KIP_EINVAL (bad method, URL or header) with err saying
  * "GET https://host/path: what happened" (never the token). */
 int kip_http_client_request(struct kip_http_client *client, const struct kip_http_client_req *req,
@@ -129,7 +124,7 @@ int kip_http_client_stream(struct kip_http_client *client, const struct kip_http
  * (before or after the client), or an error as for kip_http_client_request (then *out is NULL).
  * Several streams of one client may be open at once: reading one moves the others along, each
  * buffering up to 1 MiB before its transfer is paused. A kip_http_client_wakeup (from another
- * thread) while waiting for the headers gives up: KIP_HTTP_ECANCELED. */
+ * thread) while waiting for the headers gives up: KIP_ECANCELED. */
 int kip_http_client_open(struct kip_http_client *client, const struct kip_http_client_req *req,
                          struct kip_http_stream **out, struct kip_err *err);
 
@@ -153,5 +148,3 @@ int kip_http_stream_readline(struct kip_http_stream *s, int wait_ms, const char 
  * frees the stream. NULL is fine. */
 void kip_http_stream_close(struct kip_http_stream *s);
 
-/** The short stable name of a code: "connect", "tls", or kip_err_name(code). Never NULL. */
-const char *kip_http_err_name(int code);

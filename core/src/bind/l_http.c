@@ -56,15 +56,6 @@ static void l_http_unlock(struct l_http_client *cl, struct bind_gil *gil)
 	bind_gil_acquire(gil);
 }
 
-/* nil, msg, code with the HTTP codes ("connect", "tls") named. */
-static int l_http_push_err(lua_State *L, const struct kip_err *err)
-{
-	lua_pushnil(L);
-	lua_pushstring(L, err->msg);
-	lua_pushstring(L, kip_http_err_name(err->code));
-	return 3;
-}
-
 /* A string option without NUL bytes, line breaks (when no_crlf) or NULL. */
 static const char *l_http_opt_cstring(lua_State *L, int idx, const char *field, bool no_crlf) /* may raise */
 {
@@ -245,7 +236,7 @@ static int l_http_client(lua_State *L)
 	luaL_setmetatable(L, L_HTTP_CLIENT);
 	struct kip_err err = {0};
 	if (kip_http_client_new(&o, &cl->c, &err) != 0) /* nothing else can see cl yet: no lock */
-		return l_http_push_err(L, &err);
+		return bind_push_err(L, &err);
 	return 1;
 }
 
@@ -264,7 +255,7 @@ static int l_http_client_request(lua_State *L)
 	l_http_unlock(cl, gil);
 	if (rc != 0) {
 		kip_http_client_resp_free(&box->resp);
-		return l_http_push_err(L, &err);
+		return bind_push_err(L, &err);
 	}
 	l_http_push_resp(L, &box->resp, true);
 	kip_http_client_resp_free(&box->resp);
@@ -303,7 +294,7 @@ static int l_http_push_open(lua_State *L) /* may raise */
 	int rc = kip_http_client_open(cl->c, &req, &st->s, &err);
 	l_http_unlock(cl, gil);
 	if (rc != 0)
-		return l_http_push_err(L, &err);
+		return bind_push_err(L, &err);
 	l_http_push_resp(L, kip_http_stream_response(st->s), false);
 	lua_setiuservalue(L, top, 2);
 	lua_settop(L, top);
@@ -356,7 +347,7 @@ static int l_http_stream_read(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	return l_http_push_err(L, &err);
+	return bind_push_err(L, &err);
 }
 
 /* The iterators: the next chunk or line, nil at the end; raise on failures (as io.lines does). */
@@ -424,7 +415,7 @@ static int l_http_client_stream(lua_State *L)
 			lua_pop(L, 1);
 			l_http_stream_release(L, st);
 			if (rc != KIP_HTTP_END)
-				return l_http_push_err(L, &err);
+				return bind_push_err(L, &err);
 			break;
 		}
 		/* Not host_pcall: an error in on_chunk belongs to our caller (as a table.sort comparator's

@@ -68,6 +68,9 @@ const char *kip_err_name(int code)
 	case KIP_EACCES: return "permission";
 	case KIP_EEXIST: return "exists";
 	case KIP_ENOTDIR: return "notdir";
+	case KIP_ECONNECT: return "connect";
+	case KIP_ETLS: return "tls";
+	case KIP_ECANCELED: return "cancelled";
 	default: return "io";
 	}
 }

@@ -345,8 +345,8 @@ static int inf_open(struct kip_informer *inf, const char *url, unsigned idle_ms,
 	int rc;
 	do /* a wakeup left over from an earlier stop() (the informer was restarted) is not ours */
 		rc = kip_http_client_open(inf->client, &req, s, err);
-	while (rc == KIP_HTTP_ECANCELED && !inf_stopping(inf));
-	if (rc == KIP_HTTP_ECANCELED || (rc == 0 && inf_stopping(inf))) { /* stop() woke the wait */
+	while (rc == KIP_ECANCELED && !inf_stopping(inf));
+	if (rc == KIP_ECANCELED || (rc == 0 && inf_stopping(inf))) { /* stop() woke the wait */
 		if (rc == 0)
 			kip_http_stream_close(*s);
 		*s = NULL;

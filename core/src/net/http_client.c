@@ -81,16 +81,6 @@ static int64_t http_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *kip_http_err_name(int code)
-{
-	switch (code) {
-	case KIP_HTTP_ECONNECT: return "connect";
-	case KIP_HTTP_ETLS: return "tls";
-	case KIP_HTTP_ECANCELED: return "cancelled";
-	default: return kip_err_name(code);
-	}
-}
-
 static int http_buf_reserve(struct http_buf *b, size_t extra)
 {
 	if (extra > SIZE_MAX - b->len - 1)
@@ -604,7 +594,7 @@ static int http_fail(const struct kip_http_stream *s, struct kip_err *err)
 	int code;
 	switch (s->result) {
 	case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: case CURLE_COULDNT_CONNECT:
-		code = KIP_HTTP_ECONNECT;
+		code = KIP_ECONNECT;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		code = KIP_ETIMEOUT;
@@ -614,7 +604,7 @@ static int http_fail(const struct kip_http_stream *s, struct kip_err *err)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
 	case CURLE_SSL_ENGINE_NOTFOUND: case CURLE_SSL_ENGINE_SETFAILED: case CURLE_SSL_ENGINE_INITFAILED:
 	case CURLE_USE_SSL_FAILED:
-		code = KIP_HTTP_ETLS;
+		code = KIP_ETLS;
 		break;
 	case CURLE_URL_MALFORMAT: case CURLE_UNSUPPORTED_PROTOCOL:
 		code = KIP_EINVAL;
@@ -625,7 +615,7 @@ static int http_fail(const struct kip_http_stream *s, struct kip_err *err)
 	case CURLE_RECV_ERROR: case CURLE_SEND_ERROR:
 		/* A TLS alert after the handshake, e.g. TLS 1.3 servers rejecting a missing client
 		 * certificate: the failure is the TLS layer's, not the network's. */
-		code = strstr(s->errbuf, "SSL_") || strstr(s->errbuf, "alert") ? KIP_HTTP_ETLS : KIP_EIO;
+		code = strstr(s->errbuf, "SSL_") || strstr(s->errbuf, "alert") ? KIP_ETLS : KIP_EIO;
 		break;
 	default:
 		code = KIP_EIO;
@@ -764,7 +754,7 @@ int kip_http_client_open(struct kip_http_client *c, const struct kip_http_client
 		return rc;
 	rc = http_wait(s, HTTP_WANT_HEADERS, -1, err);
 	if (rc == 0) /* woken before the headers came: whoever woke us wants to stop (an informer) */
-		rc = kip_err_set(err, KIP_HTTP_ECANCELED, "%s: cancelled", s->desc);
+		rc = kip_err_set(err, KIP_ECANCELED, "%s: cancelled", s->desc);
 	if (rc > 0 && !s->headers_done) { /* ended before the headers: an error */
 		rc = http_end(s, err);
 		if (rc == KIP_HTTP_END)
