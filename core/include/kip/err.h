@@ -17,6 +17,10 @@ enum kip_errcode {
 	KIP_ECONNECT = -9,  /* "connect": DNS resolution failed, connection refused or unreachable */
 	KIP_ETLS = -10,     /* "tls": TLS handshake or certificate verification failed */
 	KIP_ECANCELED = -11,/* "cancelled": another thread asked the wait to stop */
+	KIP_EHOSTKEY_UNKNOWN = -12, /* "hostkey-unknown": an SSH host key not in known_hosts, not accepted */
+	KIP_EHOSTKEY_CHANGED = -13, /* "hostkey-changed": known_hosts holds another key for the host */
+	KIP_EPASSPHRASE = -14,      /* "passphrase": a key is encrypted and no (or a wrong) passphrase was given */
+	KIP_EAUTH = -15,            /* "auth": every authentication method was refused */
 };
 
 struct kip_err {

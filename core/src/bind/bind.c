@@ -64,6 +64,19 @@ void bind_gil_unlock(struct bind_gil *gil)
 	pthread_mutex_unlock(&gil->mutex);
 }
 
+struct bind_gil *bind_block_on(lua_State *L, pthread_mutex_t *handle_lock)
+{
+	struct bind_gil *gil = bind_gil_release(L);
+	pthread_mutex_lock(handle_lock);
+	return gil;
+}
+
+void bind_unblock(pthread_mutex_t *handle_lock, struct bind_gil *gil)
+{
+	pthread_mutex_unlock(handle_lock);
+	bind_gil_acquire(gil);
+}
+
 int bind_push_err(lua_State *L, const struct kip_err *err)
 {
 	lua_pushnil(L);

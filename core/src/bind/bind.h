@@ -6,6 +6,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "kip/err.h"
@@ -42,6 +43,10 @@ void bind_gil_acquire(struct bind_gil *gil);
 struct bind_gil *bind_gil_enable(lua_State *L); /* may raise */
 void bind_gil_lock(struct bind_gil *gil);
 void bind_gil_unlock(struct bind_gil *gil);
+/** For a blocking call on a handle other threads may share (an HTTP client, an SSH session):
+ * releases the host lock, then takes the handle's own mutex; bind_unblock undoes both. */
+struct bind_gil *bind_block_on(lua_State *L, pthread_mutex_t *handle_lock);
+void bind_unblock(pthread_mutex_t *handle_lock, struct bind_gil *gil);
 
 /** Decodes the JSON text (len bytes, not copied: it must stay valid meanwhile) and pushes the value
  * as kip.json.decode makes it (null is the light userdata NULL, arrays carry the array metatable).
@@ -71,6 +76,7 @@ int luaopen_kip_json(lua_State *L);
 int luaopen_kip_log(lua_State *L);
 int luaopen_kip_proc(lua_State *L);
 int luaopen_kip_server(lua_State *L);
+int luaopen_kip_ssh(lua_State *L);
 int luaopen_kip_tls(lua_State *L);
 int luaopen_kip_yaml(lua_State *L);
 

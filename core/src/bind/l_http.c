@@ -16,7 +16,7 @@
 #define L_HTTP_CLIENT "kip.http.Client"
 #define L_HTTP_STREAM "kip.http.Stream"
 
-/* Lua-owned. The C client is used only with mu held and the host lock released (l_http_lock), so
+/* Lua-owned. The C client is used only with mu held and the host lock released (bind_block_on), so
  * two kip.server threads sharing a client take turns instead of racing on its curl handles. No
  * thread holds mu while it holds the host lock, so neither waits on the other in a cycle. */
 struct l_http_client {
@@ -41,19 +41,6 @@ static int l_http_resp_gc(lua_State *L)
 	struct l_http_resp_box *box = lua_touserdata(L, 1);
 	kip_http_client_resp_free(&box->resp);
 	return 0;
-}
-
-static struct bind_gil *l_http_lock(lua_State *L, struct l_http_client *cl)
-{
-	struct bind_gil *gil = bind_gil_release(L);
-	pthread_mutex_lock(&cl->mu);
-	return gil;
-}
-
-static void l_http_unlock(struct l_http_client *cl, struct bind_gil *gil)
-{
-	pthread_mutex_unlock(&cl->mu);
-	bind_gil_acquire(gil);
 }
 
 /* A string option without NUL bytes, line breaks (when no_crlf) or NULL. */
@@ -221,7 +208,7 @@ static struct l_http_client *l_http_check_client(lua_State *L)
 /* Raises about a closed client after giving back the locks. */
 static int l_http_closed(lua_State *L, struct l_http_client *cl, struct bind_gil *gil)
 {
-	l_http_unlock(cl, gil);
+	bind_unblock(&cl->mu, gil);
 	return luaL_error(L, "kip.http: the client is closed");
 }
 
@@ -248,11 +235,11 @@ static int l_http_client_request(lua_State *L)
 	l_http_check_req(L, 2, &req);
 	struct l_http_resp_box *box = bind_new_guard(L, sizeof *box, &l_http_resp_key, l_http_resp_gc);
 	struct kip_err err = {0};
-	struct bind_gil *gil = l_http_lock(L, cl);
+	struct bind_gil *gil = bind_block_on(L, &cl->mu);
 	if (!cl->c)
 		return l_http_closed(L, cl, gil);
 	int rc = kip_http_client_request(cl->c, &req, &box->resp, &err);
-	l_http_unlock(cl, gil);
+	bind_unblock(&cl->mu, gil);
 	if (rc != 0) {
 		kip_http_client_resp_free(&box->resp);
 		return bind_push_err(L, &err);
@@ -267,10 +254,10 @@ static void l_http_stream_release(lua_State *L, struct l_http_stream *st)
 {
 	if (!st->s)
 		return;
-	struct bind_gil *gil = l_http_lock(L, st->cl);
+	struct bind_gil *gil = bind_block_on(L, &st->cl->mu);
 	kip_http_stream_close(st->s);
 	st->s = NULL;
-	l_http_unlock(st->cl, gil);
+	bind_unblock(&st->cl->mu, gil);
 }
 
 /* Pushes a new stream userdata for req (argument 2) of the client at 1, or nil, msg, code.
@@ -288,11 +275,11 @@ static int l_http_push_open(lua_State *L) /* may raise */
 	lua_setiuservalue(L, -2, 1);
 	int top = lua_gettop(L);
 	struct kip_err err = {0};
-	struct bind_gil *gil = l_http_lock(L, cl);
+	struct bind_gil *gil = bind_block_on(L, &cl->mu);
 	if (!cl->c)
 		return l_http_closed(L, cl, gil);
 	int rc = kip_http_client_open(cl->c, &req, &st->s, &err);
-	l_http_unlock(cl, gil);
+	bind_unblock(&cl->mu, gil);
 	if (rc != 0)
 		return bind_push_err(L, &err);
 	l_http_push_resp(L, kip_http_stream_response(st->s), false);
@@ -323,14 +310,14 @@ static int l_http_step(lua_State *L, int idx, bool line, struct kip_err *err) /*
 	const char *data;
 	size_t len;
 	int rc;
-	struct bind_gil *gil = l_http_lock(L, st->cl);
+	struct bind_gil *gil = bind_block_on(L, &st->cl->mu);
 	if (!st->cl->c)
 		return l_http_closed(L, st->cl, gil);
 	do
 		rc = line ? kip_http_stream_readline(st->s, -1, &data, &len, err)
 		          : kip_http_stream_read(st->s, -1, &data, &len, err);
 	while (rc == KIP_HTTP_AGAIN); /* a wakeup: nothing for Lua to do */
-	l_http_unlock(st->cl, gil);
+	bind_unblock(&st->cl->mu, gil);
 	if (rc == KIP_HTTP_DATA)
 		lua_pushlstring(L, data, len); /* data stays valid until the next read on st */
 	return rc;
@@ -464,10 +451,10 @@ static int l_http_stream_gc(lua_State *L)
 static int l_http_client_close(lua_State *L)
 {
 	struct l_http_client *cl = l_http_check_client(L);
-	struct bind_gil *gil = l_http_lock(L, cl);
+	struct bind_gil *gil = bind_block_on(L, &cl->mu);
 	kip_http_client_free(cl->c);
 	cl->c = NULL;
-	l_http_unlock(cl, gil);
+	bind_unblock(&cl->mu, gil);
 	return 0;
 }
 

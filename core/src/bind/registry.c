@@ -13,6 +13,7 @@ const luaL_Reg kip_core_modules[] = {
 	{"kip.log", luaopen_kip_log},
 	{"kip.proc", luaopen_kip_proc},
 	{"kip.server", luaopen_kip_server},
+	{"kip.ssh", luaopen_kip_ssh},
 	{"kip.tls", luaopen_kip_tls},
 	{"kip.yaml", luaopen_kip_yaml},
 	{NULL, NULL},

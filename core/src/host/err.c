@@ -71,6 +71,10 @@ const char *kip_err_name(int code)
 	case KIP_ECONNECT: return "connect";
 	case KIP_ETLS: return "tls";
 	case KIP_ECANCELED: return "cancelled";
+	case KIP_EHOSTKEY_UNKNOWN: return "hostkey-unknown";
+	case KIP_EHOSTKEY_CHANGED: return "hostkey-changed";
+	case KIP_EPASSPHRASE: return "passphrase";
+	case KIP_EAUTH: return "auth";
 	default: return "io";
 	}
 }
