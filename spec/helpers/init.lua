@@ -39,6 +39,19 @@ function M.rmtree(path)
   assert(proc.run({ "rm", "-rf", "--", path }))
 end
 
+---Calls fn until it returns a true value or `seconds` pass (default 10); returns that value or nil.
+---Waits with kip.server.sleep, which lets servers in this process run meanwhile.
+function M.eventually(fn, seconds)
+  local sleep = require("kip.server").sleep
+  local deadline = os.time() + (seconds or 10)
+  repeat
+    local v = fn()
+    if v then return v end
+    sleep(0.05)
+  until os.time() > deadline
+  return fn()
+end
+
 ---Writes text to path, creating parent folders.
 function M.write(path, text, mode)
   assert(fs.mkdir(path:match("^(.*)/[^/]+$")))

@@ -1,10 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Starts the real `kip sandbox api` for a spec (on a free loopback port, in a temporary folder)
--- and runs the real kubectl against it. Uses helpers, kip.proc, kip.fs and kip.server.sleep.
+-- and runs the real kubectl against it. Uses helpers, kip.proc and kip.fs.
 local fs = require "kip.fs"
 local helpers = require "helpers"
 local proc = require "kip.proc"
-local server = require "kip.server"
 
 local M = {}
 
@@ -34,16 +33,7 @@ function M.start(opts)
   return sb
 end
 
----Calls fn until it returns a true value or `seconds` pass; returns that value or nil.
-function M.eventually(fn, seconds)
-  local deadline = os.time() + (seconds or 10)
-  repeat
-    local v = fn()
-    if v then return v end
-    server.sleep(0.05)
-  until os.time() > deadline
-  return fn()
-end
+M.eventually = helpers.eventually
 
 ---Runs kubectl with this sandbox's kubeconfig.
 ---@return {status: integer, stdout: string, stderr: string}

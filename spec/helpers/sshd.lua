@@ -2,11 +2,10 @@
 -- Starts a real OpenSSH server (/usr/sbin/sshd) for specs: host and client keys made with
 -- ssh-keygen in a temporary folder, an sshd_config listening on a free loopback port,
 -- `sshd -D -e` in the background (log in the folder, at most 10 minutes), stopped by pid; also
--- ssh-agent. Uses helpers, kip.proc, kip.fs and kip.server.sleep; needs root (sshd switches users).
+-- ssh-agent. Uses helpers, kip.proc and kip.fs; needs root (sshd switches users).
 local fs = require "kip.fs"
 local helpers = require "helpers"
 local proc = require "kip.proc"
-local server = require "kip.server"
 
 local M = {}
 
@@ -49,16 +48,7 @@ function M.available()
   return true
 end
 
----Calls fn until it returns a true value or `seconds` pass; returns that value or nil.
-function M.eventually(fn, seconds)
-  local deadline = os.time() + (seconds or 10)
-  repeat
-    local v = fn()
-    if v then return v end
-    server.sleep(0.05)
-  until os.time() > deadline
-  return fn()
-end
+M.eventually = helpers.eventually
 
 ---A free TCP port on 127.0.0.1 (bound and released; a race with other processes is unlikely).
 function M.free_port()

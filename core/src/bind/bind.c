@@ -101,6 +101,16 @@ void *bind_new_guard(lua_State *L, size_t size, const void *key, lua_CFunction g
 	return guard;
 }
 
+void bind_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
+{
+	luaL_newmetatable(L, name);          /* mt */
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);                     /* mt, methods */
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");      /* mt */
+	lua_pop(L, 1);
+}
+
 static const char array_mt_key; /* registry slot: the sequence metatable */
 
 void bind_push_array_mt(lua_State *L)

@@ -54,6 +54,10 @@ void bind_unblock(pthread_mutex_t *handle_lock, struct bind_gil *gil);
  * May raise when Lua runs out of memory. Defined in l_json.c. */
 int bind_json_push(lua_State *L, const char *text, size_t len, struct kip_err *err); /* may raise */
 
+/** Creates the metatable `name` ("kip.<mod>.<Type>") with the metamethods in meta (__gc, __close,
+ * __tostring, ...) and an __index table of methods. */
+void bind_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
+
 /* The sequence mark kip.yaml and kip.json share: one metatable per state, so a decoded `[]` stays a
  * sequence through either codec. */
 /** Pushes the state's sequence metatable, creating it on first use. */

@@ -558,20 +558,10 @@ static const luaL_Reg l_http_funcs[] = {
 	{NULL, NULL},
 };
 
-static void l_http_new_meta(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
-{
-	luaL_newmetatable(L, name);
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
-}
-
 int luaopen_kip_http(lua_State *L)
 {
-	l_http_new_meta(L, L_HTTP_CLIENT, l_http_client_meta, l_http_client_methods);
-	l_http_new_meta(L, L_HTTP_STREAM, l_http_stream_meta, l_http_stream_methods);
+	bind_new_class(L, L_HTTP_CLIENT, l_http_client_meta, l_http_client_methods);
+	bind_new_class(L, L_HTTP_STREAM, l_http_stream_meta, l_http_stream_methods);
 	luaL_newlib(L, l_http_funcs);
 	return 1;
 }

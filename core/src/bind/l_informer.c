@@ -651,20 +651,10 @@ static const luaL_Reg informer_functions[] = {
 	{NULL, NULL},
 };
 
-static void l_informer_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
-{
-	luaL_newmetatable(L, name);          /* mt */
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);                     /* mt, methods */
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");      /* mt */
-	lua_pop(L, 1);
-}
-
 int luaopen_kip_informer(lua_State *L)
 {
-	l_informer_class(L, INFORMER_MT, informer_meta, informer_methods);
-	l_informer_class(L, QUEUE_MT, queue_meta, queue_methods);
+	bind_new_class(L, INFORMER_MT, informer_meta, informer_methods);
+	bind_new_class(L, QUEUE_MT, queue_meta, queue_methods);
 	luaL_newlib(L, informer_functions);
 	return 1;
 }

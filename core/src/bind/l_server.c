@@ -596,25 +596,24 @@ static const luaL_Reg server_functions[] = {
 	{NULL, NULL},
 };
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc, lua_CFunction tostring)
-{
-	luaL_newmetatable(L, name);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, gc);
-	lua_setfield(L, -2, "__close");
-	lua_pushcfunction(L, tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pop(L, 1);
-}
+static const luaL_Reg server_meta[] = {
+	{"__gc", l_server_close},
+	{"__close", l_server_close},
+	{"__tostring", l_server_tostring},
+	{NULL, NULL},
+};
+
+static const luaL_Reg stream_meta[] = {
+	{"__gc", l_stream_close},
+	{"__close", l_stream_close},
+	{"__tostring", l_stream_tostring},
+	{NULL, NULL},
+};
 
 int luaopen_kip_server(lua_State *L)
 {
-	new_class(L, SERVER_MT, server_methods, l_server_close, l_server_tostring);
-	new_class(L, STREAM_MT, stream_methods, l_stream_close, l_stream_tostring);
+	bind_new_class(L, SERVER_MT, server_meta, server_methods);
+	bind_new_class(L, STREAM_MT, stream_meta, stream_methods);
 	luaL_newlib(L, server_functions);
 	return 1;
 }

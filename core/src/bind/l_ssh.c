@@ -679,20 +679,10 @@ static const luaL_Reg l_ssh_funcs[] = {
 	{NULL, NULL},
 };
 
-static void l_ssh_new_meta(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
-{
-	luaL_newmetatable(L, name);
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
-}
-
 int luaopen_kip_ssh(lua_State *L)
 {
-	l_ssh_new_meta(L, L_SSH_SESSION, l_ssh_session_meta, l_ssh_session_methods);
-	l_ssh_new_meta(L, L_SSH_CHANNEL, l_ssh_channel_meta, l_ssh_channel_methods);
+	bind_new_class(L, L_SSH_SESSION, l_ssh_session_meta, l_ssh_session_methods);
+	bind_new_class(L, L_SSH_CHANNEL, l_ssh_channel_meta, l_ssh_channel_methods);
 	luaL_newlib(L, l_ssh_funcs);
 	return 1;
 }

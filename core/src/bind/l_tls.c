@@ -839,21 +839,10 @@ static const luaL_Reg l_tls_funcs[] = {
 	{NULL, NULL},
 };
 
-/* Creates (or refreshes) the metatable name with meta and an __index table of methods. */
-static void l_tls_newclass(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods)
-{
-	luaL_newmetatable(L, name); /* mt */
-	luaL_setfuncs(L, meta, 0);
-	lua_newtable(L);            /* mt, methods */
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
-}
-
 int luaopen_kip_tls(lua_State *L)
 {
-	l_tls_newclass(L, L_TLS_KEY_MT, l_tls_key_meta, l_tls_key_methods);
-	l_tls_newclass(L, L_TLS_CERT_MT, l_tls_cert_meta, l_tls_cert_methods);
+	bind_new_class(L, L_TLS_KEY_MT, l_tls_key_meta, l_tls_key_methods);
+	bind_new_class(L, L_TLS_CERT_MT, l_tls_cert_meta, l_tls_cert_methods);
 	luaL_newlib(L, l_tls_funcs);
 	return 1;
 }
