@@ -3,7 +3,8 @@
 # `make bench`: the Kubernetes client benchmark. Starts the sandbox API with 10,000 Pods, then
 # times (median of 3) and measures peak memory (max RSS, GNU time) of: listing them through kip.k8s,
 # `kubectl get pods -A -o json` of the same list, and streaming 10,000 watch events through
-# kip.k8s. Prints a Markdown section for BENCHMARKS.md.
+# kip.k8s. Then the SSH side of kip install (bench/install_ssh.lua, needs root: a test host in its
+# own namespaces). Prints Markdown sections for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
@@ -66,3 +67,17 @@ kip.k8s / kubectl: time ${ratio_t}x, memory ${ratio_m}x. The server and its page
 both; the figures are end to end, server time included. kip.k8s decodes each page into Lua tables
 and keeps them; kubectl decodes them into its own objects and prints them as indented JSON.
 EOM
+
+cat <<EOM
+
+## kip install over SSH ($(date -u +%Y-%m-%d))
+
+Command: \`make bench\` (bench/install_ssh.lua). Machine: as above. Server: a test host (this machine's
+OpenSSH sshd in its own mount/UTS/PID namespaces, spec/helpers/testhost.lua) with the stand-in k3s
+installer, whose k3s is the sandbox API, so the times are kip's and SSH's, not k3s's. Connections and
+sessions are counted from sshd's own log; operations are kip's count of commands and file transfers.
+
+| what | SSH connections | SSH sessions | kip operations | time (s) | notes |
+|---|---|---|---|---|---|
+EOM
+"$KIP" lua bench/install_ssh.lua

@@ -16,7 +16,7 @@ M.DIR_MODE = tonumber("700", 8)
 -- The fields of a cluster entry and their types.
 M.cluster_fields = {
   name = "string", server = "string", kubeconfig = "string", host = "string",
-  ["ssh-user"] = "string", ["ssh-key"] = "string", ["ssh-port"] = "port", domain = "string",
+  ["ssh-user"] = "string", ["ssh-key"] = "string", ["ssh-port"] = "port", domain = "string", provider = "string",
 }
 
 ---@return string home $KIP_HOME, or ~/.kip

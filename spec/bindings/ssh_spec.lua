@@ -73,6 +73,19 @@ describe("kip.ssh", function()
       assert.equals(text, fs.read(kh))
     end)
 
+    it("accepts an unknown key only with the fingerprint that was confirmed", function()
+      local kh = d.dir .. "/confirm/known_hosts"
+      local s, msg, code = ssh.connect(d:opts({ key_file = key, known_hosts = kh, accept_fingerprint = "SHA256:not-this-one" }))
+      assert.is_nil(s)
+      assert.equals("hostkey-unknown", code)
+      assert.matches("not SHA256:not-this-one, the one that was confirmed", msg, 1, true)
+      assert.is_false(fs.exists(kh))
+      local fp = sshd.fingerprint(d.host_keys.ed25519 .. ".pub")
+      s = assert(ssh.connect(d:opts({ key_file = key, known_hosts = kh, accept_fingerprint = fp })))
+      s:close()
+      assert.matches("^%[127%.0%.0%.1%]:" .. d.port .. " ssh%-ed25519 ", fs.read(kh))
+    end)
+
     it("reads hashed known_hosts entries (ssh-keygen -H)", function()
       local kh = d.dir .. "/hashed_known_hosts"
       assert(ssh.connect(d:opts({ key_file = key, known_hosts = kh, accept_unknown_host_key = true }))):close()

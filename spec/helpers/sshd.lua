@@ -50,10 +50,11 @@ end
 
 M.eventually = helpers.eventually
 
----A free TCP port on 127.0.0.1 (bound and released; a race with other processes is unlikely).
-function M.free_port()
+---A free TCP port on 127.0.0.1, or on address (bound and released; a race with other processes is unlikely).
+function M.free_port(address)
   return assert(tonumber(run({ "python3", "-c",
-    "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])" })))
+    "import socket, sys; s = socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])",
+    address or "127.0.0.1" })))
 end
 
 ---Makes a key pair with ssh-keygen at path (and path.pub); returns path.

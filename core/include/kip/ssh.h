@@ -36,6 +36,8 @@ struct kip_ssh_opts {
 	const char *agent_socket;     /* NULL: $SSH_AUTH_SOCK */
 	const char *known_hosts;      /* OpenSSH known_hosts file; required (it need not exist) */
 	bool accept_unknown_host_key; /* append an unknown host key to known_hosts and go on */
+	const char *accept_fingerprint; /* like accept_unknown_host_key, but only for the unknown key
+	                                 * with this "SHA256:..." fingerprint (the one a person confirmed) */
 	unsigned connect_timeout_ms;  /* TCP connect, then SSH handshake + authentication; 0: 10 s */
 	unsigned io_timeout_ms;       /* longest wait for a reply to a request once connected
 	                               * (opening a channel, each SFTP request); 0: 60 s */

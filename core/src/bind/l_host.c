@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0
  * `require "kip.host"`: what the Lua side needs to know about the process it runs in: program name,
  * executable and data directory (set by kip_host_open), kip's version and the linked libraries'
- * versions, and whether a standard stream is a terminal. Uses kip/host.h and kip/version.h. */
+ * versions, whether a standard stream is a terminal, and questions asked on the terminal. Uses
+ * kip/host.h, kip/tty.h and kip/version.h. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bind.h"
 #include "kip/host.h"
+#include "kip/tty.h"
 #include "kip/version.h"
 
 static void push_or_nil(lua_State *L, const char *s)
@@ -74,6 +77,27 @@ static int l_host_isatty(lua_State *L)
 	return 1;
 }
 
+/** host.ask(prompt[, {secret=bool}]) -> line | nil, message, code ("notfound": no terminal,
+ * "cancelled": input ended). Reads from /dev/tty, so it works while stdin is a pipe. The GIL is kept:
+ * nothing else should run while the person types. */
+static int l_host_ask(lua_State *L)
+{
+	const char *prompt = luaL_checkstring(L, 1);
+	int secret = 0;
+	if (lua_istable(L, 2)) {
+		lua_getfield(L, 2, "secret");
+		secret = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	char line[4096];
+	struct kip_err err = {0};
+	if (kip_tty_read_line(prompt, !secret, line, sizeof line, &err) != 0)
+		return bind_push_err(L, &err);
+	lua_pushstring(L, line);
+	explicit_bzero(line, sizeof line);
+	return 1;
+}
+
 static const luaL_Reg host_functions[] = {
 	{"program", l_host_program},
 	{"exe", l_host_exe},
@@ -81,6 +105,7 @@ static const luaL_Reg host_functions[] = {
 	{"version", l_host_version},
 	{"libraries", l_host_libraries},
 	{"isatty", l_host_isatty},
+	{"ask", l_host_ask},
 	{NULL, NULL},
 };
 

@@ -204,6 +204,7 @@ static int l_ssh_connect(lua_State *L)
 		o.agent_socket = lua_pushstring(L, getenv("SSH_AUTH_SOCK"));
 	}
 	o.accept_unknown_host_key = bind_opt_boolean(L, 1, "accept_unknown_host_key", false);
+	o.accept_fingerprint = l_ssh_opt_cstring(L, 1, "accept_fingerprint");
 	o.connect_timeout_ms = l_ssh_opt_ms(L, 1, "connect_timeout", 10);
 	o.io_timeout_ms = l_ssh_opt_ms(L, 1, "io_timeout", 60);
 	o.keepalive_ms = l_ssh_opt_ms(L, 1, "keepalive", 30);

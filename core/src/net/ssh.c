@@ -300,7 +300,14 @@ static int ssh_check_host_key(struct kip_ssh_session *s, const struct kip_ssh_op
 	}
 	case SSH_KNOWN_HOSTS_UNKNOWN:
 	case SSH_KNOWN_HOSTS_NOT_FOUND: {
-		if (!o->accept_unknown_host_key) {
+		if (o->accept_fingerprint && strcmp(o->accept_fingerprint, s->fingerprint) != 0) {
+			rc = kip_err_set(err, KIP_EHOSTKEY_UNKNOWN,
+			                 "ssh %s: the server now offers host key %s %s, not %s, the one that "
+			                 "was confirmed; nothing was recorded",
+			                 s->desc, s->key_type, s->fingerprint, o->accept_fingerprint);
+			break;
+		}
+		if (!o->accept_unknown_host_key && !o->accept_fingerprint) {
 			rc = kip_err_set(err, KIP_EHOSTKEY_UNKNOWN,
 			                 "ssh %s: unknown host key %s %s (not in %s); compare it with "
 			                 "`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the server, then "

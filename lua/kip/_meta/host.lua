@@ -25,4 +25,12 @@ function host.libraries() end
 ---@return boolean
 function host.isatty(stream) end
 
+---Asks the person at the terminal (/dev/tty, so stdin may be a pipe) and reads one line back.
+---@param prompt string written as is (end it with ": " or "? ")
+---@param opts? {secret?: boolean} secret: do not show what is typed (passphrases, passwords)
+---@return string|nil line without the newline
+---@return string? message
+---@return string? code "notfound" (no terminal), "cancelled" (input ended), "nomem" (over 4095 bytes), "io"
+function host.ask(prompt, opts) end
+
 return host

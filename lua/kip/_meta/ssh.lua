@@ -16,6 +16,7 @@ local ssh = {}
 ---@field agent_socket? string default $SSH_AUTH_SOCK
 ---@field known_hosts string OpenSSH known_hosts file (plain or hashed); required; need not exist
 ---@field accept_unknown_host_key? boolean record an unknown host key and go on (default false)
+---@field accept_fingerprint? string record an unknown host key only if its fingerprint is this "SHA256:..." (the one a person confirmed); another unknown key fails with "hostkey-unknown"
 ---@field connect_timeout? number seconds for TCP connect, then each wait of handshake and authentication (default 10)
 ---@field io_timeout? number seconds to wait for any reply once connected (default 60)
 ---@field keepalive? number seconds of silence before a keepalive@openssh.com request while a call waits; 0: none (default 30)

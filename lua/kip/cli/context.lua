@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- What a running command gets: its parsed flags and arguments, kip's configuration (loaded on
 -- first use), the cluster chosen for this command (--cluster, KIP_CLUSTER, then the current one)
--- and output in the format the user asked for. Uses kip.config, kip.output and kip.cli.errors.
+-- a Kubernetes client for it, and output in the format the user asked for. Uses kip.config,
+-- kip.k8s, kip.output and kip.cli.errors.
 local config = require "kip.config"
 local errors = require "kip.cli.errors"
 local output = require "kip.output"
@@ -55,6 +56,21 @@ function Context:cluster()
       "Run 'kip cluster list' to see the clusters kip knows.")
   end
   return cluster
+end
+
+---A Kubernetes client (kip.k8s) for the cluster this command works on.
+function Context:client()
+  if not self._client then
+    local cluster = self:cluster()
+    if not cluster.kubeconfig then
+      errors.fail(string.format("cluster %q has no kubeconfig in %s", cluster.name, config.path()),
+        "Run 'kip install' for it again, which fetches the kubeconfig.")
+    end
+    local c, err = require("kip.k8s").connect({ kubeconfig = cluster.kubeconfig, timeout = 30 })
+    if not c then errors.fail(string.format("cannot use cluster %q: %s", cluster.name, err)) end
+    self._client = c
+  end
+  return self._client
 end
 
 ---Prints value in the format chosen with -o.

@@ -152,10 +152,44 @@ verbs.remove = {
   end,
 }
 
+verbs.uninstall = {
+  summary = "Uninstall k3s (and so Kipper) from the cluster's servers and forget the cluster",
+  description = "Runs k3s's uninstall scripts over SSH: k3s-agent-uninstall.sh on every node 'kip node add'\n" ..
+    "joined, then k3s-uninstall.sh on the server. Every app, volume and certificate on the cluster is\n" ..
+    "deleted. Then the provider releases the machines (the bare-metal provider leaves your servers\n" ..
+    "running) and kip forgets the cluster. Asks you to type the cluster's name unless --yes.",
+  args = { { name = "NAME", optional = true, help = "the cluster (default: the current one)" } },
+  flags = {
+    { name = "yes", short = "y", help = "do not ask for confirmation" },
+    { name = "ssh-key", arg = "FILE", help = "the key to log in with (default: the one kip install used)" },
+    { name = "accept-host-key", help = "trust a server's SSH host key if kip has not seen it before" },
+    { name = "sudo-password-stdin", help = "read the sudo password from the first line of stdin" },
+  },
+  examples = { "kip cluster uninstall", "kip cluster uninstall staging --yes" },
+  run = function(ctx)
+    local f = ctx.flags
+    local cfg = ctx:config()
+    local cluster = ctx.args.NAME and must_find(cfg, ctx.args.NAME) or ctx:cluster()
+    require("kip.cli.confirm").typed(string.format("uninstall k3s from %s, deleting every app and volume of cluster %s",
+      cluster.host or "its server", cluster.name), cluster.name, f.yes)
+    local run = require "kip.install.run"
+    if f["sudo-password-stdin"] then f.sudo_password = run.read_sudo_password() end
+    require("kip.install.uninstall").cluster(cluster, f, function(fmt, ...) ctx:say(fmt, ...) end)
+    local _, index = config.find(cfg, cluster.name)
+    table.remove(cfg.clusters, index)
+    if cfg.current == cluster.name then cfg.current = nil end
+    ctx:save_config()
+    local home = config.home() .. "/"
+    if cluster.kubeconfig and cluster.kubeconfig:sub(1, #home) == home then fs.remove(cluster.kubeconfig) end
+    ctx:say("Cluster %q is uninstalled and removed from kip's configuration.", cluster.name)
+    return 0
+  end,
+}
+
 return {
   summary = "Manage the clusters kip knows",
   description = "Lists, selects, renames and forgets the clusters in KIP_HOME/config.yaml. 'kip install'\n" ..
     "adds a cluster; --cluster NAME or KIP_CLUSTER picks one for a single command.",
   verbs = verbs,
-  verb_order = { "list", "current", "use", "rename", "remove" },
+  verb_order = { "list", "current", "use", "rename", "remove", "uninstall" },
 }

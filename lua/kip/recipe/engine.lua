@@ -64,6 +64,7 @@ end
 
 local Context = {}
 Context.__index = Context
+M.Context = Context
 
 ---Runs a command on the target; a non-zero exit fails the step unless opts.allow_fail.
 ---@param opts? {stdin?: string, timeout?: number, allow_fail?: boolean, secret_stdin?: boolean, hint?: string}
@@ -140,9 +141,13 @@ function M.run(recipe, opts)
     ctx.step = step
     ui:start(i, total, step.title or step.name)
     ctx:_log(string.format("## step %d/%d %s\n", i, total, step.name))
+    local reason
     local ok, result = pcall(function()
       local done = step.check and step.check(ctx) or false
-      if done then return "skip" end
+      if done then
+        reason = type(done) == "string" and done or nil
+        return "skip"
+      end
       if opts.plan then return "plan" end
       step.run(ctx)
       return "ran"
@@ -155,7 +160,7 @@ function M.run(recipe, opts)
     end
     if result == "skip" then
       skipped = skipped + 1
-      ui:skip()
+      ui:skip(reason)
     elseif result == "plan" then
       ui:planned()
     else

@@ -51,7 +51,8 @@ local function finish(self, word)
 end
 
 function UI:done() finish(self, "done") end
-function UI:skip() finish(self, "already done, skipped") end
+---@param reason? string why it is skipped, when not because it is done already
+function UI:skip(reason) finish(self, reason and ("skipped: " .. reason) or "already done, skipped") end
 function UI:failed() finish(self, "failed") end
 function UI:planned() finish(self, "would run") end
 

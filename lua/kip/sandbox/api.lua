@@ -2,10 +2,13 @@
 -- The sandbox Kubernetes API: routes requests (discovery, get, list, watch, create, update,
 -- patch, delete, subresources) to the store, with kube-apiserver's metadata rules
 -- (uid, resourceVersion, generation, creationTimestamp, managedFields, finalizers) and errors as
--- Status objects. kip.sandbox.server puts it behind kip.server; controllers (kip.sandbox.sim)
--- change objects through the same write path. Uses kip.json, kip.sandbox.*.
+-- Status objects; who may ask (kip.sandbox.auth), /cacerts as k3s serves it, and pod eviction
+-- (kip.sandbox.eviction). kip.sandbox.server puts it behind kip.server; controllers
+-- (kip.sandbox.sim) change objects through the same write path. Uses kip.json, kip.sandbox.*.
+local auth = require "kip.sandbox.auth"
 local defaults = require "kip.sandbox.defaults"
 local discovery = require "kip.sandbox.discovery"
+local eviction = require "kip.sandbox.eviction"
 local json = require "kip.json"
 local managed = require "kip.sandbox.managed"
 local patch = require "kip.sandbox.patch"
@@ -26,12 +29,16 @@ Api.__index = Api
 
 local null = yaml.null
 
----@param opts {address: string, node_name?: string, log?: fun(msg: string)}
+---@param opts {address: string, node_name?: string, log?: fun(msg: string), node_token?: string, ca_pem?: string}
+---  node_token: when set, requests without a client certificate must carry it as a bearer token
+---  (kip.sandbox.auth); ca_pem: served at /cacerts without authentication, as k3s does
 function M.new(opts)
   local api = setmetatable({
     registry = resources.new(),
     store = store_mod.new(),
     address = opts.address or "127.0.0.1:6443",
+    node_token = opts.node_token,
+    ca_pem = opts.ca_pem,
     next_ip = 10,
     hooks = {},       -- functions called after every write: hook(api, def, obj, event)
     log = opts.log or function() end,
@@ -132,7 +139,8 @@ function Api:create(def, ns, obj, opts)
   end
   check_name(def, md.name, "metadata.name")
   if self.store:get(def, md.namespace, md.name) then status.already_exists(def, md.name) end
-  if def.status and not opts.keep_status then obj.status = nil end
+  -- as kube-apiserver's node strategy, a Node keeps the status it is created with (kubelets register so)
+  if def.status and not opts.keep_status and def.kind ~= "Node" then obj.status = nil end
   defaults.apply(def, obj, nil, self)
   self:warn(validate.check(self, def, obj, self.field_validation))
   md.uid = self:uid()
@@ -526,9 +534,15 @@ function Api:handle_resource(req, p, q)
   local ns = def.namespaced and p.namespace or nil
   local method = req.method
   local sub = p.subresource
+  auth.authorize(self.user, auth.verb(method, p.name, truthy(q.watch)), p)
   if sub and not ((sub == "status" and def.status) or (sub == "scale" and def.scale) or (sub == "log" and def.log)
-      or (sub == "finalize" and def.kind == "Namespace")) then
+      or (sub == "finalize" and def.kind == "Namespace") or (sub == "eviction" and def.kind == "Pod")) then
     status.not_found_path(req.path)
+  end
+  if sub == "eviction" then
+    if method ~= "POST" then status.method_not_allowed(method .. " is not supported on pods/eviction") end
+    local result = eviction.evict(self, ns, p.name, body_of(req), { dry_run = q.dryRun == "All" })
+    return respond(201, result)
   end
   local dry = q.dryRun == "All"
   if not p.name then
@@ -591,6 +605,13 @@ end
 function Api:route(req)
   local path = req.path
   local q = decode_query(req.query)
+  -- what k3s's supervisor serves on the API port without authentication
+  if path == "/cacerts" and self.ca_pem then return respond(200, self.ca_pem, "text/plain") end
+  if path == "/ping" then return respond(200, "pong", "text/plain") end
+  -- with a node token, the TLS layer lets clients without a certificate through: they need the token
+  self.user = self.node_token and auth.authenticate(req, self.node_token) or auth.ADMIN
+  local p = parse_path(path)
+  if not (p and p.resource) then auth.authorize_path(self.user, req) end
   if path == "/version" or path == "/version/" then return respond(200, discovery.VERSION) end
   if path == "/healthz" or path == "/readyz" or path == "/livez" then return respond(200, "ok", "text/plain") end
   if path == "/api" or path == "/api/" then return respond(200, discovery.api_versions(self.address)) end
@@ -614,7 +635,6 @@ function Api:route(req)
     if not doc then status.not_found_path(path) end
     return respond(200, doc)
   end
-  local p = parse_path(path)
   if not p or not p.version then status.not_found_path(path) end
   if not p.resource then
     local doc = discovery.resource_list(self.registry, p.group, p.version)
@@ -633,7 +653,7 @@ function Api:handle(req)
     return { internal = true, message = tostring(e), trace = debug.traceback(tostring(e), 2) }
   end, self, req)
   local warnings = self.warnings
-  self.warnings, self.field_validation = nil, nil
+  self.warnings, self.field_validation, self.user = nil, nil, nil
   if ok then
     self.log(string.format("%s %s%s -> %d", req.method, req.path, req.query ~= "" and ("?" .. req.query) or "", result.status))
     if #warnings > 0 then

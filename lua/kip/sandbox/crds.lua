@@ -2,6 +2,10 @@
 -- CustomResourceDefinitions in the sandbox API: creating or changing one registers its resources
 -- (each served version, with the openAPIV3Schema enforced, the status subresource and printer
 -- columns) and marks it Established; deleting one removes its resources and their objects.
+-- Stored custom resources read back with the defaults of the storage version's schema
+-- (kip.sandbox.defaults), as kube-apiserver defaults what it reads from etcd.
+local defaults = require "kip.sandbox.defaults"
+local store_mod = require "kip.sandbox.store"
 local tables = require "kip.util.tables"
 local yaml = require "kip.yaml"
 
@@ -31,6 +35,39 @@ local function unregister(api, crd, objects)
     end
   end
   api.registry.stamp = (api.registry.stamp or 0) + 1
+end
+
+-- The defaulted form of a stored object, or nil when defaulting changes nothing.
+local function defaulted(def, obj)
+  if type(def.openapi) ~= "table" then return nil end
+  local copy = tables.copy(obj)
+  defaults.structural(def.openapi, copy)
+  if tables.equal(copy, obj) then return nil end
+  return copy
+end
+
+-- Stored objects get the defaults a changed schema adds, as kube-apiserver applies the storage
+-- version's defaults when it reads from etcd: the defaulted object takes the stored one's place
+-- without a new resourceVersion or a watch event, since nothing was written.
+local function default_stored(api, def, only)
+  local bucket = api.store.objects[store_mod.def_key(def)]
+  for key, obj in pairs(bucket or {}) do
+    if only == nil or obj == only then
+      local copy = defaulted(def, obj)
+      if copy then bucket[key] = copy end
+    end
+  end
+end
+
+local function storage_def(api, crd)
+  local spec = crd.spec or {}
+  for _, v in ipairs(spec.versions or {}) do
+    if v.storage then
+      local def = api.registry:get(spec.group or "", v.name, (spec.names or {}).plural or "")
+      return def and def.crd and def or nil
+    end
+  end
+  return nil
 end
 
 local function register(api, crd)
@@ -69,7 +106,11 @@ function M.install(api)
       return
     end
     unregister(api, obj)
-    if not obj.metadata.deletionTimestamp then register(api, obj) end
+    if not obj.metadata.deletionTimestamp then
+      register(api, obj)
+      local def = storage_def(api, obj)
+      if def then default_stored(api, def) end
+    end
     if not established(obj) and event ~= "DELETED" then
       local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
       local names = tables.copy((obj.spec or {}).names) or {}
@@ -93,7 +134,12 @@ function M.install(api)
     if def == crd_def then on_crd(obj, event) end
   end)
   api.after_load = function(def, obj)
-    if def == crd_def then register(api, obj) end
+    if def == crd_def then
+      register(api, obj)
+    elseif def.crd and defaulted(def, obj) then
+      -- a state file written before a default existed, or by a sandbox that did not default
+      default_stored(api, def, obj)
+    end
   end
 end
 

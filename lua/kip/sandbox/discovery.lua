@@ -65,6 +65,11 @@ function M.resource_list(registry, group, version)
       resources[#resources + 1] = { name = d.resource .. "/log", singularName = "", namespaced = true,
         kind = d.kind, verbs = arr({ "get" }) }
     end
+    if d.kind == "Pod" and d.group == "" then
+      -- kubectl drain looks for this entry to evict rather than delete
+      resources[#resources + 1] = { name = "pods/eviction", singularName = "", namespaced = true,
+        group = "policy", version = "v1", kind = "Eviction", verbs = arr({ "create" }) }
+    end
   end
   return { kind = "APIResourceList", apiVersion = "v1", groupVersion = group == "" and version or (group .. "/" .. version),
     resources = resources }

@@ -1,17 +1,19 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- What k3s adds to a cluster that Kipper relies on, served by the sandbox like k3s serves it: the
--- helm.cattle.io CustomResourceDefinitions (HelmChart, HelmChartConfig) registered at start, and
--- storage class local-path. The simulated helm-controller is kip.sandbox.sim.helm.
+-- helm.cattle.io CustomResourceDefinitions (HelmChart, HelmChartConfig) and k3s.cattle.io's Addon
+-- registered at start, and storage class local-path. The simulated helm-controller is
+-- kip.sandbox.sim.helm; the auto-deploy folder that keeps Addons is kip.sandbox.deploy.
 local yaml = require "kip.yaml"
 
 local M = {}
 
-local function crd(kind, plural, spec_props)
+local function crd(kind, plural, spec_props, group)
+  group = group or "helm.cattle.io"
   return {
     apiVersion = "apiextensions.k8s.io/v1", kind = "CustomResourceDefinition",
-    metadata = { name = plural .. ".helm.cattle.io" },
+    metadata = { name = plural .. "." .. group },
     spec = {
-      group = "helm.cattle.io", scope = "Namespaced",
+      group = group, scope = "Namespaced",
       names = { kind = kind, plural = plural, singular = kind:lower(), listKind = kind .. "List" },
       versions = yaml.array({ {
         name = "v1", served = true, storage = true, subresources = kind == "HelmChart" and { status = {} } or nil,
@@ -23,6 +25,9 @@ local function crd(kind, plural, spec_props)
           { name = "Repo", type = "string", jsonPath = ".spec.repo" },
           { name = "HelmVersion", type = "string", jsonPath = ".spec.helmVersion" },
           { name = "Bootstrap", type = "string", jsonPath = ".spec.bootstrap" },
+        }) or kind == "Addon" and yaml.array({
+          { name = "Source", type = "string", jsonPath = ".spec.source" },
+          { name = "Checksum", type = "string", jsonPath = ".spec.checksum" },
         }) or nil,
         schema = { openAPIV3Schema = { type = "object", properties = {
           spec = { type = "object", properties = spec_props, ["x-kubernetes-preserve-unknown-fields"] = true },
@@ -46,6 +51,9 @@ function M.install(api)
     set = { type = "object", ["x-kubernetes-preserve-unknown-fields"] = true },
   }), { manager = "k3s" })
   api:create(crd_def, nil, crd("HelmChartConfig", "helmchartconfigs", { valuesContent = string_t }),
+    { manager = "k3s" })
+  -- what k3s's deploy controller keeps for each file of its manifests folder
+  api:create(crd_def, nil, crd("Addon", "addons", { source = string_t, checksum = string_t }, "k3s.cattle.io"),
     { manager = "k3s" })
   local sc = api.registry:get("storage.k8s.io", "v1", "storageclasses")
   api:create(sc, nil, { metadata = { name = "local-path",

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Label selectors (a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a; comma means and) and field
 -- selectors (path=value, path==value, path!=value) as the Kubernetes API parses them.
--- parse_* return a predicate over objects, or nil, message. Pure Lua.
+-- parse_* return a predicate over objects, or nil, message; matches() tests a LabelSelector
+-- object. Pure Lua.
 local tables = require "kip.util.tables"
 local strings = require "kip.util.strings"
 
@@ -111,6 +112,29 @@ function M.parse_fields(text)
     end
     return true
   end
+end
+
+---Whether labels match a LabelSelector object ({matchLabels, matchExpressions}). A missing
+---selector matches nothing and an empty one everything, as in policy/v1 PodDisruptionBudgets.
+---@param selector table|nil
+---@param labels table|nil
+function M.matches(selector, labels)
+  if type(selector) ~= "table" then return false end
+  labels = type(labels) == "table" and labels or {}
+  for k, v in pairs(selector.matchLabels or {}) do
+    if labels[k] ~= v then return false end
+  end
+  for _, e in ipairs(selector.matchExpressions or {}) do
+    local v = labels[e.key]
+    local listed = false
+    for _, x in ipairs(e.values or {}) do listed = listed or x == v end
+    local op = e.operator
+    if op == "In" and not listed or op == "NotIn" and v ~= nil and listed
+        or op == "Exists" and v == nil or op == "DoesNotExist" and v ~= nil then
+      return false
+    end
+  end
+  return true
 end
 
 ---A label selector string for matchLabels ("a=b,c=d", sorted).

@@ -76,8 +76,25 @@ function M.gone(message)
   fail(410, "Expired", message)
 end
 
-function M.forbidden(message)
-  fail(403, "Forbidden", message)
+---@param details? table {name?, group?, kind?} as kube-apiserver names what was refused
+function M.forbidden(message, details)
+  fail(403, "Forbidden", message, details)
+end
+
+---No credentials, or credentials the API does not know: 401 with kube-apiserver's message.
+function M.unauthorized()
+  fail(401, "Unauthorized", "Unauthorized")
+end
+
+---429, as an eviction blocked by a PodDisruptionBudget is answered.
+---@param causes? {reason: string, message: string}[]
+function M.too_many_requests(message, causes)
+  fail(429, "TooManyRequests", message, causes and { causes = causes } or nil)
+end
+
+---500 with a message (the API could not do what was asked, as kube-apiserver's InternalError).
+function M.internal(message)
+  fail(500, "InternalError", message)
 end
 
 function M.not_found_path(path)

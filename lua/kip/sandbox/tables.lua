@@ -1,16 +1,21 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Server-side Table output (meta.k8s.io/v1 Table), which `kubectl get` asks for: the columns
 -- kube-apiserver prints for each built-in kind, CRD additionalPrinterColumns, and ages as
--- kubectl shows them ("5m", "2d3h"). Uses kip.util.tables.
+-- kubectl shows them ("5m", "2d3h"). Uses kip.util.tables and kip.sandbox.jsonpath (the JSONPath
+-- of printer columns).
+local jsonpath = require "kip.sandbox.jsonpath"
 local tables = require "kip.util.tables"
 local yaml = require "kip.yaml"
 
 local M = {}
 
----Parses an RFC 3339 UTC timestamp ("2026-11-23T21:07:39Z") into Unix seconds.
+---Parses an RFC 3339 timestamp ("2026-11-23T21:07:39Z", "2026-11-23T22:07:39.5+01:00") into Unix
+---seconds.
 function M.parse_time(s)
-  local y, mo, d, h, mi, sec = tostring(s or ""):match("^(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)")
+  local y, mo, d, h, mi, sec, rest = tostring(s or ""):match("^(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)(.*)$")
   if not y then return nil end
+  local sign, oh, om = rest:match("^[.%d]*([+-])(%d%d):(%d%d)$")
+  local offset = sign and (sign == "-" and -1 or 1) * (tonumber(oh) * 3600 + tonumber(om) * 60) or 0
   -- days from civil (Howard Hinnant's algorithm), UTC without relying on the local time zone
   y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
   y = mo <= 2 and y - 1 or y
@@ -19,7 +24,7 @@ function M.parse_time(s)
   local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
   local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
   local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
 end
 
 ---@return string now as RFC 3339 UTC
@@ -27,10 +32,13 @@ function M.now()
   return os.date("!%Y-%m-%dT%H:%M:%SZ")
 end
 
----kubectl's short human duration: 45s, 5m, 3h, 2d3h, 400d.
+---kubectl's short human duration (apimachinery's HumanDuration): 45s, 5m, 3h, 2d3h, 400d; a time
+---more than a second ahead is "<invalid>".
 function M.age(seconds)
-  if not seconds or seconds < 0 then return "<unknown>" end
-  seconds = math.floor(seconds)
+  if not seconds then return "<unknown>" end
+  seconds = seconds < 0 and math.ceil(seconds) or math.floor(seconds)
+  if seconds < -1 then return "<invalid>" end
+  if seconds < 0 then return "0s" end
   if seconds < 120 then return seconds .. "s" end
   local minutes = seconds // 60
   if minutes < 10 then
@@ -103,10 +111,12 @@ local function service_ports(svc)
 end
 
 local function node_ready(node)
+  local out = "Unknown"
   for _, c in ipairs((node.status or {}).conditions or {}) do
-    if c.type == "Ready" then return c.status == "True" and "Ready" or "NotReady" end
+    if c.type == "Ready" then out = c.status == "True" and "Ready" or "NotReady" end
   end
-  return "Unknown"
+  if (node.spec or {}).unschedulable then out = out .. ",SchedulingDisabled" end
+  return out
 end
 
 local function node_roles(node)
@@ -219,30 +229,51 @@ local by_kind = {
     col("Message", get("message", "")) },
 }
 
--- Columns a CRD declares (additionalPrinterColumns with a simple .a.b JSONPath).
+-- A CRD column's cell as kube-apiserver's table convertor makes it: the first value the JSONPath
+-- selects (nothing, or a path it cannot evaluate, is a null cell); "string" columns print it as
+-- client-go's jsonpath does, the other types keep a value of their type or are null.
+local function crd_cell(c)
+  local steps = jsonpath.parse(c.jsonPath or "")
+  local typ = c.type or "string"
+  return function(o)
+    local values = steps and jsonpath.find(o, steps)
+    if not values or #values == 0 then return yaml.null end
+    local v = values[1]
+    if typ == "string" then return jsonpath.text(v) end
+    local t = type(v)
+    if typ == "integer" and t == "number" then
+      return math.type(v) == "integer" and v or math.tointeger(v >= 0 and math.floor(v) or math.ceil(v)) or yaml.null
+    elseif typ == "number" and t == "number" then
+      return v + 0.0
+    elseif typ == "boolean" and t == "boolean" then
+      return v
+    elseif typ == "date" and t == "string" then
+      if v == "" or v == "null" then return "<unknown>" end
+      local at = M.parse_time(v)
+      return at and M.age(os.time() - at) or "<invalid>"
+    end
+    return yaml.null
+  end
+end
+
+-- Columns a CRD declares (additionalPrinterColumns); one without columns shows Age, as in
+-- kube-apiserver. Unlike kube-apiserver, the sandbox also adds Age to columns that lack it.
 local function crd_columns(def)
   local cols = { NAME }
-  for _, c in ipairs(def.printer_columns or {}) do
-    local path = (c.jsonPath or ""):gsub("^%.", "")
-    local typ = c.type or "string"
-    local getter = get(path, "")
-    if typ == "date" then
-      getter = function(o)
-        local t = M.parse_time(tables.get(o, path))
-        return t and M.age(os.time() - t) or "<unknown>"
-      end
-      typ = "string"
-    end
-    cols[#cols + 1] = col(c.name, getter, typ, c.priority or 0)
-  end
+  local declared = def.printer_columns or {}
+  if #declared == 0 then declared = { { name = "Age", type = "date", jsonPath = ".metadata.creationTimestamp" } } end
   local has_age = false
-  for _, c in ipairs(def.printer_columns or {}) do has_age = has_age or c.name == "Age" end
+  for _, c in ipairs(declared) do
+    local typ = c.type or "string"
+    cols[#cols + 1] = col(c.name, crd_cell(c), typ, c.priority or 0)
+    has_age = has_age or c.name == "Age"
+  end
   if not has_age then cols[#cols + 1] = AGE end
   return cols
 end
 
 local function columns_for(def)
-  if def.printer_columns then return crd_columns(def) end
+  if def.crd or def.printer_columns then return crd_columns(def) end
   return by_kind[def.kind] or { NAME, AGE }
 end
 
@@ -270,8 +301,8 @@ function M.table(def, objects, opts)
     local cells = yaml.array({})
     for i, c in ipairs(cols) do
       local ok, v = pcall(c.value, obj)
-      cells[i] = ok and v or "<error>"
-      if cells[i] == nil then cells[i] = "" end
+      if not ok then v = "<error>" end
+      cells[i] = v == nil and "" or v
     end
     rows[#rows + 1] = { cells = cells, object = partial(obj, opts.include) }
   end

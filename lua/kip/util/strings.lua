@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
--- Small string helpers shared by the CLI and the libraries: split, trim, starts_with, sorted keys.
+-- Small string helpers shared by the CLI and the libraries: split, trim, starts_with, sorted keys,
+-- and quoting for a POSIX shell.
 -- Pure Lua.
 local M = {}
 
@@ -41,6 +42,14 @@ function M.sorted_keys(t)
   end
   table.sort(keys)
   return keys
+end
+
+---Quotes s for a POSIX shell: one word, nothing expanded.
+---@param s string
+---@return string
+function M.shell_quote(s)
+  if s:match("^[%w@%%+=:,./_-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
 return M

@@ -15,4 +15,13 @@ describe("kip.util.strings", function()
     assert.is_false(strings.starts_with("kip", "kipper"))
     assert.same({ "a", "b" }, strings.sorted_keys({ b = 1, a = 2, [1] = 3 }))
   end)
+
+  it("quotes words for a POSIX shell so sh reads them back unchanged", function()
+    local proc = require "kip.proc"
+    for _, word in ipairs({ "plain", "", "two words", "it's", "$(rm -rf /)", "a\nb", "`x` \"y\" ;|&*?~" }) do
+      local r = assert(proc.run({ "sh", "-c", "printf %s " .. strings.shell_quote(word) }))
+      assert.equal(word, r.stdout)
+    end
+    assert.equal("k3s.yaml", strings.shell_quote("k3s.yaml"))
+  end)
 end)

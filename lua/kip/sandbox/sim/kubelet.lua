@@ -1,7 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
--- The sandbox's kubelet: pods bound to the one node start after a short delay and report
--- Running and Ready (no container runs: the status says simulated); pods of Jobs then
--- succeed. Uses the sandbox API's write path.
+-- The sandbox's kubelet: pods get a node from the scheduler (kip.sandbox.sim.scheduler), start
+-- after a short delay and report Running and Ready (no container runs: the status says
+-- simulated), on whichever node they are bound to; pods of Jobs then succeed. Uses the sandbox
+-- API's write path.
+local scheduler = require "kip.sandbox.sim.scheduler"
 local tables = require "kip.util.tables"
 local yaml = require "kip.yaml"
 
@@ -37,6 +39,31 @@ local function container_statuses(pod, state, ready)
   return out
 end
 
+-- The node's InternalIP and the first three parts of its podCIDR ("10.42.1"), or the sandbox's own.
+local function node_addresses(sim, name)
+  local node = sim.api.store:get(sim.api.registry:get("", "v1", "nodes"), nil, name or "")
+  local ip, prefix = sim.node_ip, "10.42.0"
+  if node and name ~= sim.node_name then
+    for _, a in ipairs(((node.status or {}).addresses) or {}) do
+      if a.type == "InternalIP" then ip = a.address end
+    end
+    prefix = ((node.spec or {}).podCIDR or ""):match("^(%d+%.%d+%.%d+)%.0/%d+$") or prefix
+  end
+  return ip, prefix
+end
+
+-- Records once why a pod cannot be scheduled, as kube-scheduler does.
+local function unschedulable(api, def, pod, message)
+  for _, c in ipairs(((pod.status or {}).conditions) or {}) do
+    if c.type == "PodScheduled" and c.status == "False" and c.message == message then return end
+  end
+  api:update(def, pod.metadata.namespace, pod.metadata.name, { metadata = tables.copy(pod.metadata),
+    status = { phase = "Pending", qosClass = (pod.status or {}).qosClass,
+      conditions = yaml.array({ { type = "PodScheduled", status = "False", reason = "Unschedulable", message = message,
+        lastTransitionTime = os.date("!%Y-%m-%dT%H:%M:%SZ") } }) } },
+    { manager = "kube-scheduler", subresource = "status" })
+end
+
 local function set_status(api, def, pod, st)
   local new = { metadata = tables.copy(pod.metadata), status = st }
   api:update(def, pod.metadata.namespace, pod.metadata.name, new, { manager = "kubelet", subresource = "status" })
@@ -54,16 +81,22 @@ function M.run(sim, engine)
       -- the kubelet has nothing to stop: a deleted pod is gone once nothing else holds it
       if #(md.finalizers or {}) == 0 then api:purge(def, pod) end
     elseif not pod.spec.nodeName then
-      local new = tables.copy(pod)
-      new.spec.nodeName = sim.node_name
-      api:update(def, md.namespace, md.name, new, { manager = "kube-scheduler" })
+      local node_name, why = scheduler.pick(api, pod, sim.node_name)
+      if node_name then
+        local new = tables.copy(pod)
+        new.spec.nodeName = node_name
+        api:update(def, md.namespace, md.name, new, { manager = "kube-scheduler" })
+      else
+        unschedulable(api, def, pod, why)
+      end
     elseif st.phase == "Pending" then
       local seen = sim.pod_seen[uid]
       if not seen then
         sim.pod_seen[uid] = sim.now
         local t = now_text()
+        local host_ip = node_addresses(sim, pod.spec.nodeName)
         set_status(api, def, api.store:get(def, md.namespace, md.name), {
-          phase = "Pending", hostIP = sim.node_ip, qosClass = "BestEffort",
+          phase = "Pending", hostIP = host_ip, qosClass = "BestEffort",
           conditions = conditions(false, t),
           containerStatuses = container_statuses(pod, { waiting = { reason = "ContainerCreating" } }, false),
         })
@@ -71,9 +104,10 @@ function M.run(sim, engine)
       elseif sim.now - seen >= sim.delay then
         ip_base = ip_base + 1
         local t = now_text()
+        local host_ip, prefix = node_addresses(sim, pod.spec.nodeName)
+        local pod_ip = string.format("%s.%d", prefix, ip_base % 250 + 2)
         set_status(api, def, pod, {
-          phase = "Running", hostIP = sim.node_ip, podIP = string.format("10.42.0.%d", ip_base % 250 + 2),
-          podIPs = yaml.array({ { ip = string.format("10.42.0.%d", ip_base % 250 + 2) } }),
+          phase = "Running", hostIP = host_ip, podIP = pod_ip, podIPs = yaml.array({ { ip = pod_ip } }),
           startTime = t, qosClass = "BestEffort", conditions = conditions(true, t),
           containerStatuses = container_statuses(pod, { running = { startedAt = t } }, true),
         })
