@@ -42,6 +42,7 @@ local vars = {
   ["kipperd.image"] = "ghcr.io/kipper-run/kipperd:v" .. version,
   ["console.host"] = "",
   ["domain.zone"] = "kipper.run",
+  ["cluster.id"] = "",
   ["wait.timeout"] = 600,
 }
 
@@ -205,7 +206,11 @@ steps[#steps + 1] = api_step("crds", "Install Kipper's resource types", function
   return true
 end)
 
-steps[#steps + 1] = api_step("namespace", "Create the kipper-system namespace", function() return components.namespace() end)
+steps[#steps + 1] = api_step("namespace", "Create the kipper-system namespace and settings", function(ctx)
+  local out = components.namespace()
+  for _, o in ipairs(components.cluster_config(ctx.vars)) do out[#out + 1] = o end
+  return out
+end)
 
 steps[#steps + 1] = api_step("cert-manager", "Install cert-manager", function(ctx) return components.cert_manager(ctx.vars) end,
   function(c)

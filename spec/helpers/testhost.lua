@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Disposable "servers" for integration specs: this machine's own OpenSSH sshd inside new mount,
--- UTS and PID namespaces, where overlays (on a tmpfs) cover /etc, /usr/local, /var, /home, /root,
--- /opt, /run and /tmp, so nothing a test installs touches the real ones; plus an HTTP server for
+-- UTS and PID namespaces, where overlays (on a tmpfs) cover /etc, /usr/local, /var, /opt, /run and
+-- /tmp and /root and /home start empty, so nothing a test installs touches the real ones; plus an HTTP server for
 -- the stand-in k3s installer (spec/fixtures/k3s). Uses helpers, helpers.sshd, kip.proc, kip.fs.
 local fs = require "kip.fs"
 local helpers = require "helpers"
@@ -15,7 +15,10 @@ Host.__index = Host
 
 local LIFETIME = 600 -- seconds: a host outlives a spec that dies before :stop() by at most this
 local FIXTURES = "spec/fixtures/k3s"
-local OVERLAID = { "/etc", "/usr/local", "/var", "/home", "/root", "/opt", "/run", "/tmp" } -- /tmp last
+local OVERLAID = { "/etc", "/usr/local", "/var", "/opt", "/run", "/tmp" } -- /tmp last
+-- home folders start empty, as on a new server (this machine's own dot files stay out: a login
+-- shell's rc file here may do slow or locking work on every command)
+local FRESH = { ["/root"] = "0700", ["/home"] = "0755" }
 local PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 local function q(s)
@@ -88,6 +91,8 @@ local function init_script(h, opts)
   add("  chmod --reference=\"$t\" \"$D/layers/$n/upper\" && chown --reference=\"$t\" \"$D/layers/$n/upper\"")
   add("  mount -t overlay kipstand -o \"lowerdir=$t,upperdir=$D/layers/$n/upper,workdir=$D/layers/$n/work\" \"$t\"")
   add("done")
+  for path, mode in pairs(FRESH) do add("mount -t tmpfs -o mode=" .. mode .. " kipstand " .. path) end
+  add("cp -a /etc/skel/. /root/")
   -- no systemd or D-Bus here: nothing may reach this machine's own (if it runs them)
   add("rm -rf /run/systemd /run/dbus /var/run/dbus")
   if opts.systemd ~= false then -- where there is no systemd package: in /usr/local/sbin

@@ -112,6 +112,9 @@ describe("kip install", function()
     assert.matches("1/1", kubectl(kubeconfig, { "-n", "kipper-system", "get", "deployment", "kipperd" }).stdout)
     assert.matches("True", kubectl(kubeconfig, { "get", "clusterissuer", "letsencrypt" }).stdout)
     assert.equals(0, kubectl(kubeconfig, { "-n", "kube-system", "get", "helmchart", "cert-manager" }).status)
+    local settings = json.decode(kubectl(kubeconfig, { "-n", "kipper-system", "get", "configmap", "kipper-config", "-o", "json" }).stdout)
+    assert.same({ clusterId = "127-0-0-1", zone = "kipper.run", issuer = "letsencrypt", storageClass = "local-path",
+      ingressClass = "traefik" }, settings.data)
   end)
 
   it("re-runs without changing or fetching anything", function()

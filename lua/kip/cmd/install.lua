@@ -78,6 +78,7 @@ return {
     local lb = run.provider_value(p, "get_load_balancer", cluster)
     local dash = dashed(lb.ip or "")
     local domain = dash and (dash .. "." .. vars["domain.zone"]) or nil
+    if vars["cluster.id"] == "" then vars["cluster.id"] = dash or "" end
     if vars["console.host"] == "" then
       vars["console.host"] = dash and ("console-" .. domain) or ("console." .. (lb.hostname or host))
     end

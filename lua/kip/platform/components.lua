@@ -15,6 +15,7 @@ local list = meta.list
 M.NAMESPACE = "kipper-system"
 M.ISSUER = "letsencrypt"
 M.INGRESS_CLASS = "traefik"
+M.CONFIG = "kipper-config"
 
 ---@alias kip.platform.vars table<string, string|number|boolean> the k3s recipe's variables
 
@@ -23,6 +24,20 @@ M.INGRESS_CLASS = "traefik"
 function M.namespace()
   return list({ meta.object("v1", "Namespace", M.NAMESPACE, {
     labels = { ["pod-security.kubernetes.io/enforce"] = "baseline" } }) })
+end
+
+---ConfigMap kipper-system/kipper-config: the cluster settings kipperd reads at start (the cluster's
+---id in generated host names, the zone, the certificate issuer, the storage and ingress classes).
+---@param vars kip.platform.vars cluster.id, domain.zone, acme.email, storage
+---@return table[] objects
+function M.cluster_config(vars)
+  return list({ meta.object("v1", "ConfigMap", M.CONFIG, { namespace = M.NAMESPACE }, { data = {
+    clusterId = vars["cluster.id"] or "",
+    zone = vars["domain.zone"] or "kipper.run",
+    issuer = meta.nonempty(vars["acme.email"]) and M.ISSUER or "",
+    storageClass = M.storage_class(vars),
+    ingressClass = M.INGRESS_CLASS,
+  } }) })
 end
 
 -- A k3s HelmChart in kube-system: helm-controller installs chart into target_ns.
@@ -244,12 +259,13 @@ function M.kipperd(vars)
   })
 end
 
----Everything kip applies through the API, in order: namespace, cert-manager, storage, Traefik
----settings, kipperd. Not the ClusterIssuer (k3s's auto-deploy folder) nor the CRDs (kip.platform.crds).
+---Everything kip applies through the API, in order: namespace, cluster settings, cert-manager,
+---storage, Traefik settings, kipperd. Not the ClusterIssuer (k3s's auto-deploy folder) nor the CRDs (kip.platform.crds).
 ---@param vars kip.platform.vars
 ---@return table[] objects
 function M.all(vars)
-  return meta.append(list({}), M.namespace(), M.cert_manager(vars), M.storage(vars), M.traefik(vars), M.kipperd(vars))
+  return meta.append(list({}), M.namespace(), M.cluster_config(vars), M.cert_manager(vars), M.storage(vars), M.traefik(vars),
+    M.kipperd(vars))
 end
 
 return M

@@ -9,6 +9,9 @@ local ui_mod = require "kip.recipe.ui"
 
 local M = {}
 
+-- seconds a command may run when its step sets no timeout: a hung command fails the step
+M.COMMAND_TIMEOUT = 300
+
 local StepFailure = {}
 StepFailure.__index = StepFailure
 StepFailure.__tostring = function(f) return f.message end
@@ -72,7 +75,7 @@ M.Context = Context
 function Context:sh(command, opts)
   opts = opts or {}
   self:_log("$ " .. command .. "\n")
-  local r, err, code = self.target:exec(command, { stdin = opts.stdin, timeout = opts.timeout,
+  local r, err, code = self.target:exec(command, { stdin = opts.stdin, timeout = opts.timeout or M.COMMAND_TIMEOUT,
     on_wait = function() self.ui:tick() end })
   if not r then
     self:_log("[" .. tostring(code) .. ": " .. tostring(err) .. "]\n")

@@ -150,10 +150,10 @@ describe("kip.platform.components", function()
         end
       end)
 
-      it("orders namespace, cert-manager, storage, Traefik, kipperd; no ClusterIssuer or CRDs", function()
+      it("orders namespace, settings, cert-manager, storage, Traefik, kipperd; no ClusterIssuer or CRDs", function()
         local kinds = {}
         for _, o in ipairs(objects) do kinds[#kinds + 1] = o.kind .. "/" .. o.metadata.name end
-        local want = { "Namespace/kipper-system", "HelmChart/cert-manager" }
+        local want = { "Namespace/kipper-system", "ConfigMap/kipper-config", "HelmChart/cert-manager" }
         if v.storage == "longhorn" then want[#want + 1] = "HelmChart/longhorn" end
         for _, k in ipairs({ "HelmChartConfig/traefik", "ServiceAccount/kipperd", "ClusterRole/kipperd",
           "ClusterRoleBinding/kipperd", "Deployment/kipperd", "Service/kipperd", "Ingress/console" }) do
@@ -161,6 +161,10 @@ describe("kip.platform.components", function()
         end
         assert.same(want, kinds)
         assert.is_true(yaml.is_array(objects))
+        local settings = objects[2].data
+        assert.equals(v["acme.email"] ~= "" and "letsencrypt" or "", settings.issuer)
+        assert.equals(v.storage, settings.storageClass)
+        assert.equals("traefik", settings.ingressClass)
       end)
 
       it("pins cert-manager to the recipe's repository and version", function()
