@@ -18,7 +18,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build check deps install clean bench
+.PHONY: all build check deps install clean bench sandbox
 all: build
 
 $(BUILD)/CMakeCache.txt:
@@ -36,6 +36,11 @@ check: deps
 
 bench: build
 	bash bench/run.sh
+
+# the local sandbox: API, kipperd (later the gateway and the console); Ctrl-C stops it
+sandbox: deps
+	$(MAKE) build
+	$(BUILD)/bin/kip sandbox up
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kip's configuration, $KIP_HOME/config.yaml: the clusters kip knows (name, server, kubeconfig,
--- host, SSH user/key/port, domain) and the current one. Read strictly (a file that does not parse or
--- has a wrong field is an error naming the file and the line or field, never replaced); written
--- atomically with mode 0600; fields kip does not know are kept. Uses kip.fs and kip.yaml.
+-- host, SSH user/key/port, domain, the project and environment in use) and the current one. Read
+-- strictly (a file that does not parse or has a wrong field is an error naming the file and the
+-- line or field, never replaced); written atomically with mode 0600; fields kip does not know are
+-- kept. Uses kip.fs and kip.yaml.
 local fs = require "kip.fs"
 local names = require "kip.util.names"
 local yaml = require "kip.yaml"
@@ -13,10 +14,12 @@ M.API_VERSION = "kipper.run/v1alpha1"
 M.FILE_MODE = tonumber("600", 8)
 M.DIR_MODE = tonumber("700", 8)
 
--- The fields of a cluster entry and their types.
+-- The fields of a cluster entry and their types. project and environment: what 'kip project use'
+-- chose, where app and service commands work on that cluster.
 M.cluster_fields = {
   name = "string", server = "string", kubeconfig = "string", host = "string",
   ["ssh-user"] = "string", ["ssh-key"] = "string", ["ssh-port"] = "port", domain = "string", provider = "string",
+  project = "string", environment = "string",
 }
 
 ---@return string home $KIP_HOME, or ~/.kip

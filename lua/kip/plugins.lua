@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
--- Where providers, git providers, install recipes and reconcile policies come from. Plugin roots
--- are searched in order: each folder of $KIP_PLUGIN_PATH, then $KIP_HOME/plugins, then the
--- built-ins shipped with kip; each root is laid out like the repository (providers/NAME.lua,
--- gitproviders/, plugins/recipes/, plugins/reconcilers/, or NAME/init.lua). The first match wins.
+-- Where providers, git providers, install recipes, reconcile policies and service catalog entries
+-- come from. Plugin roots are searched in order: each folder of $KIP_PLUGIN_PATH, then
+-- $KIP_HOME/plugins, then the built-ins shipped with kip; each root is laid out like the repository
+-- (providers/NAME.lua, gitproviders/, plugins/recipes/, plugins/reconcilers/, plugins/catalog/, or
+-- NAME/init.lua). The first match wins.
 -- A searcher placed right after package.preload makes `require "providers.NAME"` follow that order.
 -- Uses kip.fs, kip.host and kip.config.
 local config = require "kip.config"
@@ -18,6 +19,7 @@ M.kinds = {
   { kind = "gitprovider", dir = "gitproviders" },
   { kind = "recipe", dir = "plugins/recipes" },
   { kind = "reconciler", dir = "plugins/reconcilers" },
+  { kind = "catalog", dir = "plugins/catalog" },
 }
 
 local dir_of_kind = {}
@@ -78,7 +80,7 @@ function M.install_searcher()
   table.insert(package.searchers, 2, searcher)
 end
 
----@param kind "provider"|"gitprovider"|"recipe"|"reconciler"
+---@param kind "provider"|"gitprovider"|"recipe"|"reconciler"|"catalog"
 ---@param name string
 ---@return string module name, e.g. "plugins.recipes.k3s"
 function M.module_name(kind, name)
@@ -114,30 +116,40 @@ local function names_in(dir)
   return found
 end
 
+---The plugins of one kind in the roots, without loading them: the first of each name wins and
+---the later files of that name are its shadows.
+---@param kind string
+---@return {kind: string, name: string, path: string, source: string, shadows?: string[]}[] sorted by name
+function M.find(kind)
+  local dir = assert(dir_of_kind[kind], "unknown plugin kind " .. tostring(kind))
+  local by_name, order = {}, {}
+  for _, root in ipairs(M.roots()) do
+    for _, f in ipairs(names_in(root.path .. "/" .. dir)) do
+      local entry = by_name[f.name]
+      if entry then
+        entry.shadows = entry.shadows or {}
+        table.insert(entry.shadows, f.path)
+      else
+        entry = { kind = kind, name = f.name, path = f.path, source = root.source }
+        by_name[f.name] = entry
+        order[#order + 1] = f.name
+      end
+    end
+  end
+  table.sort(order)
+  local out = {}
+  for _, name in ipairs(order) do out[#out + 1] = by_name[name] end
+  return out
+end
+
 ---Every plugin found, the first of each kind and name winning; each one is loaded to check it.
 ---@return {kind: string, name: string, path: string, source: string, error?: string, shadows?: string[]}[]
 function M.list()
   M.install_searcher()
   local result = {}
   for _, k in ipairs(M.kinds) do
-    local by_name, order = {}, {}
-    for _, root in ipairs(M.roots()) do
-      for _, f in ipairs(names_in(root.path .. "/" .. k.dir)) do
-        local entry = by_name[f.name]
-        if entry then
-          entry.shadows = entry.shadows or {}
-          table.insert(entry.shadows, f.path)
-        else
-          entry = { kind = k.kind, name = f.name, path = f.path, source = root.source }
-          by_name[f.name] = entry
-          order[#order + 1] = f.name
-        end
-      end
-    end
-    table.sort(order)
-    for _, name in ipairs(order) do
-      local entry = by_name[name]
-      local _, err = M.load(k.kind, name)
+    for _, entry in ipairs(M.find(k.kind)) do
+      local _, err = M.load(k.kind, entry.name)
       entry.error = err
       result[#result + 1] = entry
     end

@@ -319,6 +319,27 @@ describe("kip.http", function()
       end)
     end)
 
+    it("returns false from read and readline when a wait passes first, and goes on after", function()
+      local c <close> = http.client()
+      local s <close> = assert(c:open({ url = url("/stall?delay=1") }))
+      assert.equal("first", s:readline(2))
+      assert.is_false(s:readline(0.2))
+      assert.is_false(s:read(0))
+      assert.is_nil(s:readline(5))
+      -- several streams, one loop taking turns on them
+      local a <close> = assert(c:open({ url = url("/stream?n=5&delay=0.05") }))
+      local b <close> = assert(c:open({ url = url("/stream?n=3&delay=0.07") }))
+      local got, open = { a = 0, b = 0 }, { a = a, b = b }
+      while next(open) do
+        for name, st in pairs(open) do
+          local line = st:readline(0.01)
+          if line then got[name] = got[name] + 1 elseif line == nil then open[name] = nil end
+        end
+      end
+      assert.same({ a = 5, b = 3 }, got)
+      assert.has_error(function() s:read(-1) end)
+    end)
+
     it("keeps several streams of one client open at once", function()
       local c <close> = http.client()
       local big <close> = assert(c:open({ url = url("/big?n=3000000") }))

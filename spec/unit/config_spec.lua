@@ -75,6 +75,8 @@ clusters:
       { "clusters:\n- name: Prod\n", [[clusters%[0%]%.name: invalid cluster name "Prod"]] },
       { "clusters:\n- server: x\n", "clusters%[0%]%.name: missing cluster name" },
       { "clusters:\n- name: a\n  ssh-port: http\n", "clusters%[0%]%.ssh%-port must be a port number" },
+      { "clusters:\n- name: a\n  project: [shop]\n", "clusters%[0%]%.project must be a string" },
+      { "clusters:\n- name: a\n  environment: 3\n", "clusters%[0%]%.environment must be a string" },
       { "clusters:\n- name: a\n- name: a\n", [[clusters%[1%]: the name "a" is used twice]] },
       { "current-cluster: [a]\n", "current%-cluster must be a cluster name" },
       { "apiVersion: v2\n", [[apiVersion is "v2"]] },

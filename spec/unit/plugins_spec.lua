@@ -17,7 +17,21 @@ describe("kip.plugins", function()
     assert.equal("gitproviders.github", plugins.module_name("gitprovider", "github"))
     assert.equal("plugins.recipes.k3s", plugins.module_name("recipe", "k3s"))
     assert.equal("plugins.reconcilers.app", plugins.module_name("reconciler", "app"))
+    assert.equal("plugins.catalog.valkey", plugins.module_name("catalog", "valkey"))
     assert.has_error(function() plugins.module_name("widget", "x") end)
+  end)
+
+  it("finds the built-in reconcile policies without loading them", function()
+    local by_name = {}
+    for _, p in ipairs(plugins.find("reconciler")) do
+      assert.equal("reconciler", p.kind)
+      assert.is_nil(p.error)
+      by_name[p.name] = p
+    end
+    for _, name in ipairs({ "app", "project", "service" }) do
+      assert.matches("plugins/reconcilers/" .. name .. "%.lua$", by_name[name].path)
+    end
+    assert.has_error(function() plugins.find("widget") end)
   end)
 
   it("installs its searcher once, right after preload", function()

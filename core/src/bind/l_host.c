@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
  * `require "kip.host"`: what the Lua side needs to know about the process it runs in: program name,
  * executable and data directory (set by kip_host_open), kip's version and the linked libraries'
- * versions, whether a standard stream is a terminal, and questions asked on the terminal. Uses
- * kip/host.h, kip/tty.h and kip/version.h. */
+ * versions, whether a standard stream is a terminal, questions asked on the terminal, and a
+ * monotonic clock for measuring durations. Uses kip/host.h, kip/tty.h and kip/version.h. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bind.h"
@@ -98,6 +99,15 @@ static int l_host_ask(lua_State *L)
 	return 1;
 }
 
+/** host.monotonic() -> seconds (with fractions) since an arbitrary point; never goes back */
+static int l_host_monotonic(lua_State *L)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	return 1;
+}
+
 static const luaL_Reg host_functions[] = {
 	{"program", l_host_program},
 	{"exe", l_host_exe},
@@ -106,6 +116,7 @@ static const luaL_Reg host_functions[] = {
 	{"libraries", l_host_libraries},
 	{"isatty", l_host_isatty},
 	{"ask", l_host_ask},
+	{"monotonic", l_host_monotonic},
 	{NULL, NULL},
 };
 

@@ -302,9 +302,10 @@ static struct l_http_stream *l_http_check_stream(lua_State *L, int idx)
 	return st;
 }
 
-/* One step of a stream: KIP_HTTP_DATA (the chunk or line pushed), KIP_HTTP_END (nothing pushed)
- * or an error code (err filled). Raises when the client was closed. */
-static int l_http_step(lua_State *L, int idx, bool line, struct kip_err *err) /* may raise */
+/* One step of a stream: KIP_HTTP_DATA (the chunk or line pushed), KIP_HTTP_END (nothing pushed),
+ * KIP_HTTP_AGAIN (wait_ms >= 0 passed with nothing; nothing pushed) or an error code (err
+ * filled). wait_ms -1 waits for data or the end. Raises when the client was closed. */
+static int l_http_step(lua_State *L, int idx, bool line, int wait_ms, struct kip_err *err) /* may raise */
 {
 	struct l_http_stream *st = l_http_check_stream(L, idx);
 	const char *data;
@@ -314,34 +315,60 @@ static int l_http_step(lua_State *L, int idx, bool line, struct kip_err *err) /*
 	if (!st->cl->c)
 		return l_http_closed(L, st->cl, gil);
 	do
-		rc = line ? kip_http_stream_readline(st->s, -1, &data, &len, err)
-		          : kip_http_stream_read(st->s, -1, &data, &len, err);
-	while (rc == KIP_HTTP_AGAIN); /* a wakeup: nothing for Lua to do */
+		rc = line ? kip_http_stream_readline(st->s, wait_ms, &data, &len, err)
+		          : kip_http_stream_read(st->s, wait_ms, &data, &len, err);
+	while (rc == KIP_HTTP_AGAIN && wait_ms < 0); /* a wakeup: nothing for Lua to do */
 	bind_unblock(&st->cl->mu, gil);
 	if (rc == KIP_HTTP_DATA)
 		lua_pushlstring(L, data, len); /* data stays valid until the next read on st */
 	return rc;
 }
 
-/* stream:read() -> chunk | nil (end) | nil, msg, code */
-static int l_http_stream_read(lua_State *L)
+/* The optional wait of stream:read/readline at idx, in milliseconds; -1 (no limit) when it is not a
+ * number (the generic for passes the previous chunk there). */
+static int l_http_opt_wait(lua_State *L, int idx) /* may raise */
+{
+	if (lua_type(L, idx) != LUA_TNUMBER)
+		return -1;
+	lua_Number s = lua_tonumber(L, idx);
+	luaL_argcheck(L, s >= 0 && s <= INT_MAX / 1000, idx, "the wait must be 0 or more seconds");
+	return (int)ceil(s * 1000);
+}
+
+/* stream:read([wait]) / stream:readline([wait]) -> chunk | nil (end) | false (wait passed) |
+ * nil, msg, code */
+static int l_http_stream_next(lua_State *L, bool line)
 {
 	struct kip_err err = {0};
-	int rc = l_http_step(L, 1, false, &err);
+	int rc = l_http_step(L, 1, line, l_http_opt_wait(L, 2), &err);
 	if (rc == KIP_HTTP_DATA)
 		return 1;
 	if (rc == KIP_HTTP_END) {
 		lua_pushnil(L);
 		return 1;
 	}
+	if (rc == KIP_HTTP_AGAIN) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
 	return bind_push_err(L, &err);
+}
+
+static int l_http_stream_read(lua_State *L)
+{
+	return l_http_stream_next(L, false);
+}
+
+static int l_http_stream_readline(lua_State *L)
+{
+	return l_http_stream_next(L, true);
 }
 
 /* The iterators: the next chunk or line, nil at the end; raise on failures (as io.lines does). */
 static int l_http_iter(lua_State *L, int idx, bool line)
 {
 	struct kip_err err = {0};
-	int rc = l_http_step(L, idx, line, &err);
+	int rc = l_http_step(L, idx, line, -1, &err);
 	if (rc == KIP_HTTP_DATA)
 		return 1;
 	if (rc == KIP_HTTP_END) {
@@ -397,7 +424,7 @@ static int l_http_client_stream(lua_State *L)
 	for (;;) {
 		struct kip_err err = {0};
 		lua_pushvalue(L, 3);
-		int rc = l_http_step(L, s_idx, false, &err); /* ..., on_chunk, chunk */
+		int rc = l_http_step(L, s_idx, false, -1, &err); /* ..., on_chunk, chunk */
 		if (rc != KIP_HTTP_DATA) {
 			lua_pop(L, 1);
 			l_http_stream_release(L, st);
@@ -538,6 +565,7 @@ static const luaL_Reg l_http_client_meta[] = {
 
 static const luaL_Reg l_http_stream_methods[] = {
 	{"read", l_http_stream_read},
+	{"readline", l_http_stream_readline},
 	{"lines", l_http_stream_lines},
 	{"status", l_http_stream_status},
 	{"headers", l_http_stream_headers},

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Running a local command (kip/proc.h): fork + execve over a PATH search done before the fork, a
- * close-on-exec report pipe that carries exec/chdir failures back to the parent, and one poll()
- * loop that feeds stdin and drains stdout and stderr. Uses POSIX and Linux close_range when there;
- * kip/err.h for errors. The child only makes async-signal-safe calls, so threaded callers are fine. */
+ * close-on-exec report pipe that carries exec/chdir failures back to the parent (proc_exec.h, also
+ * used by spawn.c), and one poll() loop that feeds stdin and drains stdout and stderr. Uses POSIX,
+ * Linux close_range and prctl when there; kip/err.h for errors. The child only makes
+ * async-signal-safe calls, so threaded callers are fine. */
 #define _GNU_SOURCE /* pipe2, F_DUPFD_CLOEXEC, environ */
 #include "kip/proc.h"
+
+#include "proc_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,9 @@
 #include <linux/close_range.h> /* CLOSE_RANGE_CLOEXEC */
 #endif
 #endif
+#ifdef __linux__
+#include <sys/prctl.h> /* PR_SET_PDEATHSIG */
+#endif
 
 #define PROC_CHUNK 65536          /* bytes per read()/write() on the pipes */
 #define PROC_FALLBACK_MAX_FD 65536 /* highest fd closed one by one when close_range is missing */
@@ -35,18 +41,6 @@ enum proc_stage { PROC_STAGE_SETUP, PROC_STAGE_CHDIR, PROC_STAGE_EXEC };
 struct proc_report {
 	int stage;
 	int err;
-};
-
-/* Everything the child needs, prepared by the parent so the child never allocates. */
-struct proc_child {
-	int in_fd, out_fd, err_fd; /* the child's ends, moved onto 0, 1, 2 */
-	int report_fd;             /* write end of the report pipe (close-on-exec) */
-	int max_fd;                /* bound for the one-by-one close fallback */
-	const char *cwd;
-	char **cands;              /* paths to try, NULL-terminated */
-	char **argv;
-	char **sh_argv;            /* {"/bin/sh", <candidate>, argv[1..], NULL} for ENOEXEC */
-	char **envp;
 };
 
 /* A growing output buffer for one stream. */
@@ -63,7 +57,7 @@ static int64_t proc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void proc_close(int *fd)
+void proc_fd_close(int *fd)
 {
 	if (*fd >= 0) {
 		close(*fd); /* EINTR: on Linux the fd is closed anyway */
@@ -145,7 +139,18 @@ static void proc_report(int fd, int stage, int e)
 __attribute__((noreturn)) static void proc_child(const struct proc_child *c)
 {
 	int report_fd = c->report_fd;
-	setpgid(0, 0);
+	if (c->new_group)
+		setpgid(0, 0);
+#ifdef __linux__
+	/* SIGTERM when the parent (strictly: the thread that forked) dies. If it died before this
+	 * call, we are already someone else's child: nobody is left to run for. */
+	if (c->pdeath_parent > 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+			goto fail_setup;
+		if (getppid() != c->pdeath_parent)
+			_exit(127);
+	}
+#endif
 
 	/* Default dispositions: handlers would be reset by exec anyway, SIG_IGN would not. All
 	 * signals are still blocked (by the parent, before fork), so no parent handler runs here. */
@@ -258,7 +263,7 @@ static int proc_buf_fill(struct proc_buf *b, size_t limit, const char *name, con
 		return kip_err_sys(err, errno, "cannot read the %s of '%s'", stream, name);
 	}
 	if (n == 0) {
-		proc_close(&b->fd);
+		proc_fd_close(&b->fd);
 		return 0;
 	}
 	b->len += (size_t)n;
@@ -324,13 +329,13 @@ static void proc_feed(int *in_w, const char **p, size_t *left, bool *got_epipe)
 			return;
 		if (errno == EPIPE)
 			*got_epipe = true;
-		proc_close(in_w);
+		proc_fd_close(in_w);
 		return;
 	}
 	*p += n;
 	*left -= (size_t)n;
 	if (*left == 0)
-		proc_close(in_w);
+		proc_fd_close(in_w);
 }
 
 /* Reads the child's report: true when exec failed and rep says why, false on EOF (exec worked). */
@@ -365,7 +370,7 @@ static int proc_pump(struct proc_io *io, int64_t deadline, size_t limit, const c
 {
 	int fl;
 	if (io->in_w >= 0 && io->in_left == 0)
-		proc_close(&io->in_w);
+		proc_fd_close(&io->in_w);
 	if (io->in_w >= 0 && (fl = fcntl(io->in_w, F_GETFL)) >= 0)
 		fcntl(io->in_w, F_SETFL, fl | O_NONBLOCK);
 	while (io->in_w >= 0 || io->out.fd >= 0 || io->err.fd >= 0) {
@@ -404,6 +409,103 @@ static int proc_pump(struct proc_io *io, int64_t deadline, size_t limit, const c
 	return 0;
 }
 
+int proc_child_init(struct proc_child *c, const char *const *argv, const char *const *envp,
+                    const char *cwd, struct kip_err *err)
+{
+	const char *name = argv[0];
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	if (!envp)
+		envp = (const char *const *)environ;
+	size_t envc = 0;
+	while (envp[envc])
+		envc++;
+	const char *search = NULL;
+	if (!strchr(name, '/')) {
+		search = proc_env_path(envp);
+		if (!search)
+			search = PROC_DEFAULT_PATH;
+	}
+	*c = (struct proc_child){
+		.in_fd = -1, .out_fd = -1, .err_fd = -1, .report_fd = -1,
+		.max_fd = PROC_FALLBACK_MAX_FD,
+		.cwd = cwd,
+		.cands = proc_candidates(name, search),
+		.argv = proc_unconst_array(argv, argc, 0),
+		.sh_argv = proc_unconst_array(argv + 1, argc - 1, 2),
+		.envp = proc_unconst_array(envp, envc, 0),
+	};
+	long open_max = sysconf(_SC_OPEN_MAX);
+	if (open_max > 0 && open_max < PROC_FALLBACK_MAX_FD)
+		c->max_fd = (int)open_max;
+	if (!c->cands || !c->argv || !c->sh_argv || !c->envp)
+		return kip_err_set(err, KIP_ENOMEM, "cannot run '%s': out of memory", name);
+	static char sh_path[] = "/bin/sh";
+	c->sh_argv[0] = sh_path;
+	return 0;
+}
+
+void proc_child_free(struct proc_child *c)
+{
+	proc_fd_close(&c->in_fd);
+	proc_fd_close(&c->out_fd);
+	proc_fd_close(&c->err_fd);
+	proc_fd_close(&c->report_fd);
+	free(c->cands);
+	free(c->argv);
+	free(c->sh_argv);
+	free(c->envp);
+	c->cands = c->argv = c->sh_argv = c->envp = NULL;
+}
+
+int proc_child_start(struct proc_child *c, pid_t *pid_out, struct kip_err *err)
+{
+	const char *name = c->argv[0];
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return kip_err_sys(err, errno, "cannot run '%s'", name);
+	int report_r = p[0];
+	c->report_fd = p[1];
+
+	/* Block every signal across fork so no handler of ours runs in the child before it resets
+	 * them (the child unblocks them just before exec). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = fork();
+	if (pid == 0)
+		proc_child(c);
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	proc_fd_close(&c->in_fd);
+	proc_fd_close(&c->out_fd);
+	proc_fd_close(&c->err_fd);
+	proc_fd_close(&c->report_fd);
+	if (pid < 0) {
+		proc_fd_close(&report_r);
+		return kip_err_sys(err, fork_errno, "cannot run '%s': fork failed", name);
+	}
+	if (c->new_group)
+		setpgid(pid, pid); /* also done by the child; whichever runs first wins the race */
+
+	/* EOF on the report pipe means exec succeeded; a report means it did not. */
+	struct proc_report rep;
+	bool failed = proc_read_report(report_r, &rep);
+	proc_fd_close(&report_r);
+	if (failed) {
+		proc_reap(pid);
+		if (rep.stage == PROC_STAGE_CHDIR)
+			return kip_err_sys(err, rep.err, "cannot run '%s': cannot change directory to %s", name,
+			                   c->cwd);
+		if (rep.stage == PROC_STAGE_SETUP)
+			return kip_err_sys(err, rep.err, "cannot run '%s': setting up the child failed", name);
+		return kip_err_sys(err, rep.err, "cannot run '%s'", name);
+	}
+	*pid_out = pid;
+	return 0;
+}
+
 int kip_proc_run(const struct kip_proc_opts *opts, struct kip_proc_result *result,
                  struct kip_err *err)
 {
@@ -414,43 +516,15 @@ int kip_proc_run(const struct kip_proc_opts *opts, struct kip_proc_result *resul
 	size_t limit = opts->max_output ? opts->max_output : KIP_PROC_MAX_OUTPUT;
 
 	/* Everything the child needs, allocated before the fork. */
-	size_t argc = 0;
-	while (opts->argv[argc])
-		argc++;
-	const char *const *envp = opts->envp ? opts->envp : (const char *const *)environ;
-	size_t envc = 0;
-	while (envp[envc])
-		envc++;
-	const char *search = NULL;
-	if (!strchr(name, '/')) {
-		search = proc_env_path(envp);
-		if (!search)
-			search = PROC_DEFAULT_PATH;
-	}
-	struct proc_child child = {
-		.in_fd = -1, .out_fd = -1, .err_fd = -1, .report_fd = -1,
-		.max_fd = PROC_FALLBACK_MAX_FD,
-		.cwd = opts->cwd,
-		.cands = proc_candidates(name, search),
-		.argv = proc_unconst_array(opts->argv, argc, 0),
-		.sh_argv = proc_unconst_array(opts->argv + 1, argc - 1, 2),
-		.envp = proc_unconst_array(envp, envc, 0),
-	};
-	long open_max = sysconf(_SC_OPEN_MAX);
-	if (open_max > 0 && open_max < PROC_FALLBACK_MAX_FD)
-		child.max_fd = (int)open_max;
-	int report_r = -1;
+	struct proc_child child;
 	struct proc_io io = {
 		.in_w = -1, .in_p = opts->stdin_data, .in_left = opts->stdin_len,
 		.out = {.fd = -1}, .err = {.fd = -1},
 	};
-	int rc = 0;
-	if (!child.cands || !child.argv || !child.sh_argv || !child.envp) {
-		rc = kip_err_set(err, KIP_ENOMEM, "cannot run '%s': out of memory", name);
+	int rc = proc_child_init(&child, opts->argv, opts->envp, opts->cwd, err);
+	if (rc)
 		goto out;
-	}
-	static char sh_path[] = "/bin/sh";
-	child.sh_argv[0] = sh_path;
+	child.new_group = true;
 
 	int p[2];
 	if (opts->stdin_data) {
@@ -469,52 +543,19 @@ int kip_proc_run(const struct kip_proc_opts *opts, struct kip_proc_result *resul
 		goto fail_sys;
 	io.err.fd = p[0];
 	child.err_fd = p[1];
-	if (pipe2(p, O_CLOEXEC) != 0)
-		goto fail_sys;
-	report_r = p[0];
-	child.report_fd = p[1];
 
-	/* Block every signal across fork so no handler of ours runs in the child before it resets
-	 * them; afterwards keep SIGPIPE blocked while we feed stdin (see the end). */
-	sigset_t all, old, run_mask, pending;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid;
+	rc = proc_child_start(&child, &pid, err);
+	if (rc)
+		goto out;
+
+	/* Keep SIGPIPE blocked while we feed stdin (see the end). */
+	sigset_t pipe_set, old, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	sigpending(&pending);
 	bool sigpipe_was_pending = sigismember(&pending, SIGPIPE);
-	pid_t pid = fork();
-	if (pid == 0)
-		proc_child(&child);
-	int fork_errno = errno;
-	run_mask = old;
-	sigaddset(&run_mask, SIGPIPE);
-	pthread_sigmask(SIG_SETMASK, &run_mask, NULL);
-	proc_close(&child.in_fd);
-	proc_close(&child.out_fd);
-	proc_close(&child.err_fd);
-	proc_close(&child.report_fd);
-	if (pid < 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		rc = kip_err_sys(err, fork_errno, "cannot run '%s': fork failed", name);
-		goto out;
-	}
-	setpgid(pid, pid); /* also done by the child; whichever runs first wins the race */
-
-	/* EOF on the report pipe means exec succeeded; a report means it did not. */
-	struct proc_report rep;
-	bool failed = proc_read_report(report_r, &rep);
-	proc_close(&report_r);
-	if (failed) {
-		proc_reap(pid);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rep.stage == PROC_STAGE_CHDIR)
-			rc = kip_err_sys(err, rep.err, "cannot run '%s': cannot change directory to %s", name,
-			                 opts->cwd);
-		else if (rep.stage == PROC_STAGE_SETUP)
-			rc = kip_err_sys(err, rep.err, "cannot run '%s': setting up the child failed", name);
-		else
-			rc = kip_err_sys(err, rep.err, "cannot run '%s'", name);
-		goto out;
-	}
 
 	int64_t deadline = opts->timeout_ms ? proc_now_ms() + (int64_t)opts->timeout_ms : 0;
 	rc = proc_pump(&io, deadline, limit, name, &result->timed_out, err);
@@ -524,16 +565,13 @@ int kip_proc_run(const struct kip_proc_opts *opts, struct kip_proc_result *resul
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 	}
-	proc_close(&io.in_w);
-	proc_close(&io.out.fd);
-	proc_close(&io.err.fd);
+	proc_fd_close(&io.in_w);
+	proc_fd_close(&io.out.fd);
+	proc_fd_close(&io.err.fd);
 	int status = kill_group ? proc_reap(pid) : proc_wait_deadline(pid, deadline, &result->timed_out);
 
 	/* A SIGPIPE our write raised is pending on this thread; take it before unblocking. */
 	if (io.got_epipe && !sigpipe_was_pending) {
-		sigset_t pipe_set;
-		sigemptyset(&pipe_set);
-		sigaddset(&pipe_set, SIGPIPE);
 		sigpending(&pending);
 		if (sigismember(&pending, SIGPIPE))
 			sigtimedwait(&pipe_set, NULL, &(struct timespec){0, 0});
@@ -559,20 +597,12 @@ int kip_proc_run(const struct kip_proc_opts *opts, struct kip_proc_result *resul
 fail_sys:
 	rc = kip_err_sys(err, errno, "cannot run '%s'", name);
 out:
-	proc_close(&io.in_w);
-	proc_close(&io.out.fd);
-	proc_close(&io.err.fd);
-	proc_close(&report_r);
-	proc_close(&child.in_fd);
-	proc_close(&child.out_fd);
-	proc_close(&child.err_fd);
-	proc_close(&child.report_fd);
+	proc_fd_close(&io.in_w);
+	proc_fd_close(&io.out.fd);
+	proc_fd_close(&io.err.fd);
 	free(io.out.data);
 	free(io.err.data);
-	free(child.cands);
-	free(child.argv);
-	free(child.sh_argv);
-	free(child.envp);
+	proc_child_free(&child);
 	return rc;
 }
 

@@ -33,4 +33,8 @@ function host.isatty(stream) end
 ---@return string? code "notfound" (no terminal), "cancelled" (input ended), "nomem" (over 4095 bytes), "io"
 function host.ask(prompt, opts) end
 
+---Seconds (with fractions) on a monotonic clock: for durations, not dates; never goes back.
+---@return number
+function host.monotonic() end
+
 return host

@@ -90,11 +90,22 @@ function Client:chunks(req) end
 ---Closes the connections and aborts the client's open streams. Idempotent; also on __gc/__close.
 function Client:close() end
 
----The next chunk of the body, nil at its end, or nil, msg, code on a failure.
----@return string|nil chunk
+---The next chunk of the body, nil at its end, or nil, msg, code on a failure. With wait (seconds,
+---fractions allowed), false when nothing came within it; without, it waits as long as it takes.
+---@param wait? number
+---@return string|false|nil chunk
 ---@return string? message
 ---@return string? code
-function Stream:read() end
+function Stream:read(wait) end
+
+---The next complete line of the body (without "\n"; a last line without one too), nil at its end,
+---or nil, msg, code on a failure. With wait (seconds), false when no whole line came within it.
+---Reads and readlines may be mixed.
+---@param wait? number
+---@return string|false|nil line
+---@return string? message
+---@return string? code
+function Stream:readline(wait) end
 
 ---Iterator over the complete lines of the body (without "\n"; a last line without one too),
 ---whatever the chunk boundaries. Raises on failures, as io.lines does.

@@ -40,16 +40,17 @@ local booleans = { ["true"] = true, ["false"] = false }
 
 ---Parses tokens against a spec.
 ---@param tokens string[]
----@param spec {flags: table[], args: table[], rest?: string, command: string}
+---@param spec {flags: table[], args: table[], rest?: string, command: string, passthrough?: boolean}
 ---  flags: {name=, short=, arg= (value placeholder; absent for booleans), choices=, repeated=, default=}
----  args: {name=, optional=} in order; rest: name of the pass-through list after the last arg
+---  args: {name=, optional=} in order; rest: name of the pass-through list after the last arg;
+---  passthrough = false: the rest list takes only positional tokens, and flags may come anywhere
 ---@return table flags by name, table args by name (rest as a list), string[] positional tokens
 function M.parse(tokens, spec)
   local flags, positional = {}, {}
   local i, n = 1, #tokens
   local only_positional = false
   -- with a `rest` list, everything after the last declared argument is passed through untouched
-  local passthrough = spec.rest and #spec.args > 0
+  local passthrough = spec.rest and #spec.args > 0 and spec.passthrough ~= false
   while i <= n do
     local token = tokens[i]
     if passthrough and #positional >= #spec.args then

@@ -97,7 +97,8 @@ local function run(argv)
     rest_from = i + 2
   end
   local name = "kip " .. noun .. (verb and (" " .. verb) or "")
-  local spec = { flags = commands.flags_of(def), args = def.args or {}, rest = def.rest, command = name }
+  local spec = { flags = commands.flags_of(def), args = def.args or {}, rest = def.rest, command = name,
+    passthrough = def.passthrough }
   local rest = table.move(tokens, rest_from, #tokens, 1, {})
   -- --help anywhere before a pass-through argument list wins over missing arguments
   for _, t in ipairs(rest) do
@@ -105,7 +106,7 @@ local function run(argv)
       out(help.command(noun, verb, def))
       return 0
     end
-    if def.rest and t:sub(1, 1) ~= "-" then break end
+    if def.rest and def.passthrough ~= false and t:sub(1, 1) ~= "-" then break end
   end
   local flags, values = args.parse(rest, spec)
   for k, v in pairs(globals) do

@@ -8,10 +8,11 @@ local kinds = {}
 for _, k in ipairs(plugins.kinds) do kinds[#kinds + 1] = k.kind end
 
 return {
-  summary = "List the providers, git providers, recipes and reconcile policies kip finds",
+  summary = "List the providers, git providers, recipes, reconcile policies and service types kip finds",
   description = "Lists every plugin found in the search order: each root of KIP_PLUGIN_PATH, then\n" ..
     "KIP_HOME/plugins, then the built-ins. Each root is laid out like kip's repository:\n" ..
-    "providers/NAME.lua, gitproviders/NAME.lua, plugins/recipes/NAME.lua, plugins/reconcilers/NAME.lua\n" ..
+    "providers/NAME.lua, gitproviders/NAME.lua, plugins/recipes/NAME.lua, plugins/reconcilers/NAME.lua,\n" ..
+    "plugins/catalog/NAME.lua (service types for kipper.run Services)\n" ..
     "(or NAME/init.lua). The first match of a kind and name wins; later ones are shadowed.\n" ..
     "Each plugin is loaded to check it; one that fails shows its error in STATUS.",
   output = true,

@@ -159,11 +159,38 @@ verbs.agent = {
   end,
 }
 
+verbs.up = {
+  summary = "Start a whole local Kipper (sandbox API and kipperd) and make it the current cluster",
+  description = "Starts 'kip sandbox api' and kipperd on this machine, installs Kipper's resource types on the\n" ..
+    "API, adds a cluster named 'sandbox' to kip's configuration and makes it current, and prints what\n" ..
+    "to try. Nothing runs containers: pods and logs are simulated. Logs and the objects' state are kept\n" ..
+    "in KIP_HOME/sandbox; Ctrl-C stops everything. 'make sandbox' runs this from the source tree.",
+  flags = {
+    { name = "listen", arg = "ADDRESS:PORT", default = "127.0.0.1:6443", help = "where the sandbox API listens" },
+    { name = "kipperd-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8080", help = "where kipperd serves /metrics and /readyz" },
+    { name = "status-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:0", help = "where the status page is served (port 0: a free one)" },
+    { name = "fresh", help = "start from an empty cluster (forget the objects kept from the last run)" },
+  },
+  examples = {
+    "kip sandbox up",
+    "kip sandbox up --listen 127.0.0.1:16443 --kipperd-listen 127.0.0.1:18080 --fresh",
+  },
+  run = function(ctx)
+    for _, f in ipairs({ "listen", "kipperd-listen", "status-listen" }) do
+      if not ctx.flags[f]:match("^[^:]+:%d+$") then errors.usage(string.format("--%s takes ADDRESS:PORT, not %q", f, ctx.flags[f])) end
+    end
+    local status, err = require("kip.sandbox.up").run({ listen = ctx.flags.listen, kipperd_listen = ctx.flags["kipperd-listen"],
+      status_listen = ctx.flags["status-listen"], fresh = ctx.flags.fresh })
+    if status ~= 0 then errors.fail(err, "See the logs in " .. config.home() .. "/sandbox; another sandbox may hold the ports (--listen).") end
+    return 0
+  end,
+}
+
 return {
   summary = "A local stand-in for a Kipper cluster, for trying Kipper and testing plugins",
   description = "The sandbox runs on your machine without a server or containers. 'kip sandbox api' serves\n" ..
     "a Kubernetes API that kubectl and kip can use, with a simulated cluster behind it; 'kip sandbox\n" ..
     "agent' joins a simulated node to it.",
   verbs = verbs,
-  verb_order = { "api", "agent" },
+  verb_order = { "up", "api", "agent" },
 }

@@ -271,9 +271,12 @@ local function each_line(stream, on_line)
 end
 
 ---A pod's log. Without follow, returns the text; with follow, calls on_line(line) for each line
----until the log ends, on_line returns false, or timeout passes (then returns true).
+---until the log ends, on_line returns false, or timeout passes (then returns true). With follow
+---and stream = true, returns the open kip.http.Stream instead, for the caller to read (with
+---stream:readline(wait) to take turns on several) and close.
 ---@param opts? {container?: string, tail?: integer, since?: integer, timestamps?: boolean,
----  previous?: boolean, follow?: boolean, on_line?: fun(line: string): boolean|nil, timeout?: number}
+---  previous?: boolean, follow?: boolean, on_line?: fun(line: string): boolean|nil, timeout?: number,
+---  stream?: boolean}
 function Client:logs(namespace, pod, opts)
   opts = opts or {}
   local p = "/api/v1/namespaces/" .. escape(namespace or self.namespace) .. "/pods/" .. escape(pod) .. "/log"
@@ -282,6 +285,7 @@ function Client:logs(namespace, pod, opts)
   if not opts.follow then
     return self:request("GET", p, { query = query, raw = true })
   end
+  if opts.stream then return open_stream(self, p, query, opts.timeout, "*/*") end
   assert(type(opts.on_line) == "function", "kip.k8s: logs with follow needs on_line")
   local stream, err, code, st = open_stream(self, p, query, opts.timeout, "*/*")
   if not stream then return nil, err, code, st end

@@ -10,13 +10,19 @@ local M = {}
 M.kubeconfig = kubeconfig
 M.client = client
 
----A client for a kubeconfig's current (or named) context.
----@param opts? {kubeconfig?: string, context?: string, server?: string, timeout?: number}
+---A client for a kubeconfig's current (or named) context, or, with in_cluster, for the API of the
+---cluster this program runs in (its pod's service account).
+---@param opts? {kubeconfig?: string, context?: string, server?: string, timeout?: number, in_cluster?: boolean}
 ---@return table|nil client
 ---@return string|nil message
 function M.connect(opts)
   opts = opts or {}
-  local conn, err = kubeconfig.load({ path = opts.kubeconfig, context = opts.context, server = opts.server })
+  local conn, err
+  if opts.in_cluster then
+    conn, err = kubeconfig.in_cluster()
+  else
+    conn, err = kubeconfig.load({ path = opts.kubeconfig, context = opts.context, server = opts.server })
+  end
   if not conn then return nil, err end
   return client.new(conn, { timeout = opts.timeout })
 end

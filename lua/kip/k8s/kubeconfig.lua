@@ -2,7 +2,8 @@
 -- Reading kubeconfig files: the current (or a named) context, its cluster and user, with
 -- certificate-authority(-data), client-certificate(-data), client-key(-data), token(-file),
 -- insecure-skip-tls-verify, the context's namespace and an optional server rewrite. Relative file
--- paths are read from the kubeconfig's folder. Uses kip.fs, kip.yaml and kip.tls (base64).
+-- paths are read from the kubeconfig's folder. in_cluster() reads a pod's service account instead.
+-- Uses kip.fs, kip.yaml and kip.tls (base64).
 local fs = require "kip.fs"
 local tls = require "kip.tls"
 local yaml = require "kip.yaml"
@@ -105,6 +106,34 @@ function M.load(opts)
     return nil, string.format("%s: user %q has a client certificate without its key, or a key without its certificate", path, tostring(ctx.user))
   end
   return conn
+end
+
+M.SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+---Connection settings for a program running in a pod (as client-go's rest.InClusterConfig): the
+---API at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, verified with the service account's
+---ca.crt, authenticated with its token; the namespace is the pod's.
+---@param opts? {dir?: string, host?: string, port?: string} dir: the service account folder (default M.SERVICE_ACCOUNT_DIR)
+---@return table|nil conn {server, ca_data, token, namespace, context = "in-cluster"}
+---@return string|nil message what is missing
+function M.in_cluster(opts)
+  opts = opts or {}
+  local dir = opts.dir or M.SERVICE_ACCOUNT_DIR
+  local h = opts.host or os.getenv("KUBERNETES_SERVICE_HOST")
+  local port = opts.port or os.getenv("KUBERNETES_SERVICE_PORT")
+  if not h or h == "" or not port or port == "" then
+    return nil, "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set"
+  end
+  local token, terr = fs.read(dir .. "/token")
+  if not token then return nil, "cannot read the service account token: " .. tostring(terr) end
+  token = token:gsub("%s+$", "")
+  if token == "" then return nil, dir .. "/token is empty" end
+  local ca, cerr = fs.read(dir .. "/ca.crt")
+  if not ca then return nil, "cannot read the service account CA: " .. tostring(cerr) end
+  local ns = fs.read(dir .. "/namespace")
+  ns = ns and ns:match("^%s*(.-)%s*$") or ""
+  return { server = string.format("https://%s:%s", h:find(":", 1, true) and ("[" .. h .. "]") or h, port),
+    ca_data = ca, token = token, namespace = ns ~= "" and ns or "default", context = "in-cluster" }
 end
 
 return M

@@ -179,7 +179,7 @@ local function rbac_rules()
     rule("", { "pods/log" }, { "get" }),
     rule("", { "events" }, { "get", "list", "watch", "create", "patch" }),
     rule("", { "nodes" }, READ),
-    rule("apps", { "deployments", "statefulsets" }, WRITE),
+    rule("apps", { "deployments", "statefulsets", "controllerrevisions" }, WRITE),
     rule("apps", { "replicasets" }, READ),
     rule("networking.k8s.io", { "ingresses" }, WRITE),
     rule("autoscaling", { "horizontalpodautoscalers" }, WRITE),
@@ -189,6 +189,28 @@ local function rbac_rules()
     rule("cert-manager.io", { "certificates" }, READ),
     rule("coordination.k8s.io", { "leases" }, WRITE),
   })
+end
+
+-- ClusterRoles aggregated into Kubernetes's admin, edit and view, so a project's members (bound to
+-- those in their namespaces) can manage or see Apps and Services there.
+local function user_roles()
+  local namespaced = {}
+  for _, c in ipairs(crds.all()) do
+    if c.spec.scope == "Namespaced" then namespaced[#namespaced + 1] = c.spec.names.plural end
+  end
+  local status = {}
+  for _, r in ipairs(namespaced) do status[#status + 1] = r .. "/status" end
+  local rbac = "rbac.authorization.k8s.io/v1"
+  local function role(name, aggregate, rules)
+    local labels = {}
+    for _, to in ipairs(aggregate) do labels["rbac.authorization.k8s.io/aggregate-to-" .. to] = "true" end
+    return meta.object(rbac, "ClusterRole", name, { labels = labels }, { rules = list(rules) })
+  end
+  return {
+    role("kipper-edit", { "admin", "edit" }, { rule(crds.GROUP, namespaced, { "create", "update", "patch", "delete",
+      "deletecollection" }), rule(crds.GROUP, { "apps/scale" }, { "update", "patch" }) }),
+    role("kipper-view", { "admin", "edit", "view" }, { rule(crds.GROUP, namespaced, READ), rule(crds.GROUP, status, READ) }),
+  }
 end
 
 local function kipperd_deployment(vars, labels)
@@ -246,6 +268,7 @@ function M.kipperd(vars)
   return list({
     meta.object("v1", "ServiceAccount", "kipperd", ns),
     meta.object(rbac, "ClusterRole", "kipperd", { labels = labels }, { rules = rbac_rules() }),
+    user_roles()[1], user_roles()[2],
     meta.object(rbac, "ClusterRoleBinding", "kipperd", { labels = labels }, {
       roleRef = { apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = "kipperd" },
       subjects = list({ { kind = "ServiceAccount", name = "kipperd", namespace = M.NAMESPACE } }),

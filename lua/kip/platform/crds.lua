@@ -67,7 +67,7 @@ local function app()
       port = port("The port the container listens on.", { default = 8080 }),
       replicas = s.integer("How many instances to run (when autoscale is off).", { minimum = 0, default = 1 }),
       env = s.map("Environment variables, name to value.", s.string("The value.")),
-      secrets = s.list("Names of keys of Secret app-NAME-secrets to expose as environment variables.",
+      secrets = s.list("Keys of Secret app-NAME-secrets the App needs as environment variables (left out: all of its keys).",
         s.string("A key of the App's Secret.", { minLength = 1, maxLength = 253, pattern = "^[-._a-zA-Z0-9]+$" }),
         { ["x-kubernetes-list-type"] = "set" }),
       resources = s.resources(),
@@ -94,7 +94,7 @@ local function app()
         { ["x-kubernetes-list-type"] = "map", ["x-kubernetes-list-map-keys"] = { "service" } }),
     }, { required = { "image" } }),
     status = s.object("What the App is, as kipperd last saw it.", {
-      phase = s.string("Pending, Deploying, Running, Degraded or Failed."),
+      phase = s.string("Pending, Progressing, Ready or Failed."),
       url = s.string("Where the App is reached."),
       replicas = s.integer("Instances that exist.", { minimum = 0 }),
       readyReplicas = s.integer("Instances that are ready.", { minimum = 0 }),
@@ -113,6 +113,8 @@ local function app()
   })
 end
 
+-- The built-in types of the service catalog (kip.catalog.services); a site adds more as plugins, so
+-- the schema takes any DNS label and kipperd reports a type the catalog does not have.
 M.SERVICE_TYPES = { "postgres", "mysql", "redis", "mongodb", "rabbitmq", "minio" }
 
 local function service()
@@ -120,13 +122,15 @@ local function service()
     kind = "Service", plural = "services", short = { "ksvc" }, scope = "Namespaced", spec_required = true,
     description = "A backing service Kipper runs for Apps: a database, a cache, a queue or object storage.",
     spec = s.object("What the Service should be.", {
-      type = s.enum(M.SERVICE_TYPES, "What kind of service."),
-      version = s.string("The version of the service's image, e.g. \"16\" for postgres."),
-      storage = s.quantity("The size of its volume, e.g. \"10Gi\"."),
+      type = s.string("What kind of service: a type of the service catalog, e.g. " .. table.concat(M.SERVICE_TYPES, ", ") .. ".",
+        { minLength = 1, maxLength = 63, pattern = s.DNS_LABEL_PATTERN }),
+      version = s.string("The version of the service's image (its tag), e.g. \"17\" for postgres; left out: the catalog's default.",
+        { maxLength = 128, pattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" }),
+      storage = s.quantity("The size of its volume, e.g. \"10Gi\"; left out: the catalog's default. Fixed once the volume exists."),
       resources = s.resources(),
     }, { required = { "type" } }),
     status = s.object("What the Service is, as kipperd last saw it.", {
-      phase = s.string("Pending, Provisioning, Ready or Failed."),
+      phase = s.string("Pending, Progressing, Ready or Failed."),
       host = s.string("The host name Apps connect to."),
       port = s.integer("The port Apps connect to.", { minimum = 0, maximum = 65535 }),
       credentialsSecret = s.string("The Secret holding the connection details."),
@@ -148,7 +152,8 @@ local function project()
     description = "A team's share of the cluster: one namespace per environment, with quotas and members.",
     spec = s.object("What the Project should be.", {
       displayName = s.string("A name for people, e.g. \"Web shop\"."),
-      environments = s.list("The environments, each a namespace PROJECT-ENVIRONMENT.",
+      environments = s.list("The environments, each a namespace: PROJECT for one named \"default\" or like the project, " ..
+        "else PROJECT-ENVIRONMENT (none: one named \"default\").",
         s.object("One environment.", {
           name = s.string("The environment's name, e.g. production.", { minLength = 1, maxLength = 63, pattern = s.DNS_LABEL_PATTERN }),
           quota = s.object("Limits on what the environment may use.", {
@@ -166,7 +171,7 @@ local function project()
         { ["x-kubernetes-list-type"] = "map", ["x-kubernetes-list-map-keys"] = { "email" } }),
     }),
     status = s.object("What the Project is, as kipperd last saw it.", {
-      phase = s.string("Pending, Ready or Terminating."),
+      phase = s.string("Pending or Ready."),
       namespaces = s.list("The namespaces of its environments.", s.string("A namespace."), { ["x-kubernetes-list-type"] = "set" }),
       observedGeneration = s.observed_generation(),
       conditions = s.conditions(),

@@ -27,6 +27,7 @@ local builtin = {
   { group = "apps", version = "v1", kind = "ReplicaSet", resource = "replicasets", namespaced = true, short = { "rs" }, status = true, scale = true, categories = { "all" } },
   { group = "apps", version = "v1", kind = "StatefulSet", resource = "statefulsets", namespaced = true, short = { "sts" }, status = true, scale = true,
     schema = "statefulset-apps-v1", categories = { "all" } },
+  { group = "apps", version = "v1", kind = "ControllerRevision", resource = "controllerrevisions", namespaced = true },
   { group = "apps", version = "v1", kind = "DaemonSet", resource = "daemonsets", namespaced = true, short = { "ds" }, status = true, schema = "daemonset-apps-v1", categories = { "all" } },
   { group = "batch", version = "v1", kind = "Job", resource = "jobs", namespaced = true, status = true, schema = "job-batch-v1", categories = { "all" } },
   { group = "batch", version = "v1", kind = "CronJob", resource = "cronjobs", namespaced = true, short = { "cj" }, status = true, schema = "cronjob-batch-v1", categories = { "all" } },

@@ -73,6 +73,18 @@ describe("kip.cli.args", function()
     assert.same({ "--help", "-x", "--", "y" }, a.ARGS)
   end)
 
+  it("collects only positional words in the rest list with passthrough = false, flags anywhere", function()
+    local env_spec = { command = "kip app env", flags = { { name = "no-wait" }, { name = "namespace", short = "n", arg = "NS" } },
+      args = { { name = "ACTION" }, { name = "NAME" } }, rest = "VARS", passthrough = false }
+    local f, a = args.parse({ "set", "web", "A=1", "--no-wait", "B=2", "-n", "team" }, env_spec)
+    assert.is_true(f["no-wait"])
+    assert.equal("team", f.namespace)
+    assert.equal("set", a.ACTION)
+    assert.equal("web", a.NAME)
+    assert.same({ "A=1", "B=2" }, a.VARS)
+    assert.matches("unknown flag %-%-bogus", usage_error(function() args.parse({ "set", "web", "--bogus" }, env_spec) end).message)
+  end)
+
   it("writes usage lines", function()
     assert.equal("kip thing do NAME [NEW] [flags]", args.usage_line(spec))
   end)

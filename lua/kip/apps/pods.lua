@@ -1,0 +1,50 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- The Pods of an App: those its Deployment (named after the App) selects, with a row per pod
+-- (name, phase, ready, restarts, node, age) for status output. Uses a kip.k8s client and
+-- kip.apps.format.
+local format = require "kip.apps.format"
+local strings = require "kip.util.strings"
+
+local M = {}
+
+---The label selector of the App's pods: its Deployment's matchLabels, else the labels kipperd
+---puts on them.
+---@param c table kip.k8s client
+---@return string selector
+function M.selector(c, namespace, app)
+  local dep = c:get("apps/v1", "Deployment", app, namespace)
+  local labels = dep and dep.spec and dep.spec.selector and dep.spec.selector.matchLabels
+  if type(labels) ~= "table" or next(labels) == nil then
+    labels = { ["app.kubernetes.io/name"] = app }
+  end
+  local parts = {}
+  for _, k in ipairs(strings.sorted_keys(labels)) do parts[#parts + 1] = k .. "=" .. labels[k] end
+  return table.concat(parts, ",")
+end
+
+---The App's pods, sorted by name.
+---@return table[] pods
+function M.list(c, namespace, app)
+  local list = c:list("v1", "Pod", { namespace = namespace, label_selector = M.selector(c, namespace, app), all = true })
+  local items = list and list.items or {}
+  table.sort(items, function(a, b) return a.metadata.name < b.metadata.name end)
+  return items
+end
+
+---A pod as a row: name, phase, ready ("1/1"), restarts, node, age.
+function M.row(pod)
+  local st = pod.status or {}
+  local ready, total, restarts = 0, 0, 0
+  for _, cs in ipairs(st.containerStatuses or {}) do
+    total = total + 1
+    if cs.ready then ready = ready + 1 end
+    restarts = restarts + (cs.restartCount or 0)
+  end
+  if total == 0 then total = #(pod.spec and pod.spec.containers or {}) end
+  local phase = st.phase or "Pending"
+  if pod.metadata.deletionTimestamp then phase = "Terminating" end
+  return { name = pod.metadata.name, phase = phase, ready = string.format("%d/%d", ready, total), restarts = restarts,
+    node = pod.spec and pod.spec.nodeName or "", age = format.age(pod.metadata.creationTimestamp) }
+end
+
+return M

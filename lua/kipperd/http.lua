@@ -1,0 +1,31 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- kipperd's HTTP endpoints (served by kip.server): /healthz (the process is alive), /readyz
+-- (informers synced and the API reachable) and /metrics (Prometheus text). Handlers only read the
+-- engine's state: they run on the server's threads and must not block. Uses kip.reconcile.metrics.
+local metrics = require "kip.reconcile.metrics"
+
+local M = {}
+
+local function text(code, body, content_type)
+  return { status = code, headers = { ["Content-Type"] = content_type or "text/plain; charset=utf-8",
+    ["Cache-Control"] = "no-cache" }, body = body }
+end
+
+---The request handler for an engine.
+---@param engine table kip.reconcile.engine
+---@return fun(req: kip.server.Request): kip.server.Response
+function M.handler(engine)
+  return function(req)
+    if req.method ~= "GET" and req.method ~= "HEAD" then return text(405, "method not allowed\n") end
+    if req.path == "/healthz" or req.path == "/livez" then return text(200, "ok\n") end
+    if req.path == "/readyz" then
+      local ready, why = engine:ready()
+      if ready then return text(200, "ok\n") end
+      return text(503, "not ready: " .. tostring(why) .. "\n")
+    end
+    if req.path == "/metrics" then return text(200, engine:render_metrics(), metrics.CONTENT_TYPE) end
+    return text(404, "not found: kipperd serves /healthz, /readyz and /metrics\n")
+  end
+end
+
+return M

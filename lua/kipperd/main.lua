@@ -1,0 +1,199 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- kipperd's entry point (core/src/host/main.c built as kipperd calls main(argv)): the command
+-- line, the connection (a kubeconfig or the pod's service account), the cluster settings, the
+-- reconcile engine with its policies, and the HTTP endpoints, all driven by kip.server's loop
+-- until SIGTERM or SIGINT (exit 0). Uses kip.cli.args/errors, kip.k8s, kip.log, kip.server,
+-- kip.plugins, kip.reconcile.engine, kipperd.settings and kipperd.http.
+local args = require "kip.cli.args"
+local engine_mod = require "kip.reconcile.engine"
+local errors = require "kip.cli.errors"
+local k8s = require "kip.k8s"
+local log = require "kip.log"
+local plugins = require "kip.plugins"
+local server = require "kip.server"
+local settings = require "kipperd.settings"
+local strings = require "kip.util.strings"
+
+local M = {}
+
+M.flags = {
+  { name = "kubeconfig", arg = "FILE", help = "talk to the API of this kubeconfig's current context" },
+  { name = "context", arg = "NAME", help = "with --kubeconfig: use this context instead of the current one" },
+  { name = "in-cluster", help = "talk to the API of the cluster kipperd runs in (its pod's service account)" },
+  { name = "listen", arg = "ADDRESS:PORT", default = "0.0.0.0:8080", help = "where to serve /healthz, /readyz and /metrics (port 0 picks a free one)" },
+  { name = "cluster-id", arg = "ID", help = "the cluster ID for generated hosts (default: kipper-config's clusterId)" },
+  { name = "zone", arg = "ZONE", help = "the DNS zone of generated hosts (default: kipper-config's zone, else kipper.run)" },
+  { name = "workers", arg = "N", default = "1", help = "reconciles of one kind that may be in flight at once" },
+  { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
+  { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
+  { name = "verbose", short = "v", help = "log every apply and delete" },
+  { name = "help", short = "h", help = "show this help" },
+}
+
+local HELP = [[
+kipperd: Kipper's controllers. Watches the App, Service and Project resources (kipper.run/v1alpha1)
+and reconciles each into the Kubernetes objects its policy wants (plugins/reconcilers/NAME.lua,
+replaceable through KIP_PLUGIN_PATH), with server-side apply (field manager kipperd), owner
+references, pruning, finalizers, status and conditions, and retries with back-off.
+
+Usage:
+  kipperd --kubeconfig FILE [flags]
+  kipperd --in-cluster [flags]
+
+Flags:
+%s
+
+Cluster settings come from ConfigMap kipper-system/kipper-config (clusterId, zone, issuer,
+storageClass, ingressClass); --cluster-id and --zone override it.
+
+Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus).
+SIGTERM or SIGINT stops kipperd cleanly (exit status 0).
+
+Environment:
+  KIP_PLUGIN_PATH   colon-separated plugin roots searched before KIP_HOME/plugins and the built-ins
+  KIP_LOG_LEVEL     debug, info, warn, error or off
+
+Examples:
+  kipperd --kubeconfig ~/.kip/sandbox/kubeconfig --listen 127.0.0.1:8080
+  kipperd --in-cluster --listen 0.0.0.0:8080
+  curl -s 127.0.0.1:8080/metrics | grep kipperd_reconcile_total
+]]
+
+local function help_text()
+  local rows, width = {}, 0
+  for _, f in ipairs(M.flags) do
+    local name = (f.short and ("-" .. f.short .. ", ") or "    ") .. "--" .. f.name .. (f.arg and (" " .. f.arg) or "")
+    local text = f.help
+    if f.default then text = text .. " (default " .. f.default .. ")" end
+    rows[#rows + 1] = { name, text }
+    width = math.max(width, #name)
+  end
+  local lines = {}
+  for _, r in ipairs(rows) do lines[#lines + 1] = "  " .. r[1] .. string.rep(" ", width - #r[1] + 3) .. r[2] end
+  return string.format(HELP, table.concat(lines, "\n"))
+end
+
+local function parse(argv)
+  local tokens = table.move(argv, 1, #argv, 1, {})
+  for _, t in ipairs(tokens) do
+    if t == "--help" or t == "-h" then return nil end
+  end
+  local flags = args.parse(tokens, { flags = M.flags, args = {}, command = "kipperd" })
+  if flags.kubeconfig and flags["in-cluster"] then
+    errors.usage("--kubeconfig and --in-cluster exclude each other")
+  end
+  if not flags.kubeconfig and not flags["in-cluster"] then
+    if os.getenv("KUBERNETES_SERVICE_HOST") then
+      flags["in-cluster"] = true
+    else
+      errors.usage("--kubeconfig FILE or --in-cluster is required",
+        "Run 'kipperd --help' for its flags.")
+    end
+  end
+  if not flags.listen:match(":%d+$") then errors.usage(string.format("--listen takes ADDRESS:PORT, not %q", flags.listen)) end
+  local workers = math.tointeger(tonumber(flags.workers))
+  if not workers or workers < 1 or workers > 64 then
+    errors.usage(string.format("--workers takes a number from 1 to 64, not %q", flags.workers))
+  end
+  flags.workers = workers
+  local names = {}
+  for _, n in ipairs(strings.split(flags.policies, ",")) do
+    n = n:match("^%s*(.-)%s*$")
+    if n ~= "" then
+      if not n:match("^[%w_-]+$") then errors.usage(string.format("--policies: %q is not a policy name", n)) end
+      names[#names + 1] = n
+    end
+  end
+  flags.policies = names
+  return flags
+end
+
+-- The cluster settings, asking the API a few times while it does not answer.
+local function load_settings(client, flags)
+  local last
+  for attempt = 1, 10 do
+    local s, msg = settings.load(client, { cluster_id = flags["cluster-id"], zone = flags.zone })
+    if s then
+      if msg then log.warn(msg) end
+      return s
+    end
+    last = msg
+    log.warn(msg, { attempt = attempt })
+    server.sleep(math.min(attempt, 5))
+  end
+  errors.fail(last, "Check that the API server is reachable with these credentials.")
+end
+
+-- The service catalog (built-ins and plugins/catalog/*.lua) for ctx.catalog, when kip has one.
+local function catalog()
+  if not package.searchpath("kip.catalog.services", package.path) then return nil end
+  local mod = require("kip.catalog.services")
+  if type(mod.load) ~= "function" then return mod end
+  local cat = mod.load()
+  for name, err in pairs(cat.errors or {}) do log.warn("service catalog entry left out", { type = name, error = err }) end
+  return cat
+end
+
+local function run(argv)
+  plugins.install_searcher()
+  local flags = parse(argv)
+  if not flags then
+    io.stdout:write(help_text())
+    return 0
+  end
+  if flags.verbose then log.set_level("debug") end
+  log.set_format(flags["log-format"])
+  local conn, cerr
+  if flags["in-cluster"] then
+    conn, cerr = k8s.kubeconfig.in_cluster()
+  else
+    conn, cerr = k8s.kubeconfig.load({ path = flags.kubeconfig, context = flags.context })
+  end
+  if not conn then errors.fail(cerr) end
+  local client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() })
+  local cluster = load_settings(client, flags)
+  local policies, perr, missing = engine_mod.load_policies(flags.policies)
+  if not policies then errors.fail(perr, "Fix the policy, or leave it out with --policies.") end
+  for _, name in ipairs(missing) do
+    log.warn("no reconcile policy " .. name .. " in any plugin root: not reconciled", { policy = name })
+  end
+  local engine = engine_mod.new({ client = client, conn = conn, policies = policies, cluster = cluster,
+    catalog = catalog(), workers = flags.workers })
+  local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine) })
+  if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
+  local host = flags.listen:match("^(.*):%d+$")
+  local kinds = {}
+  for _, p in ipairs(policies) do kinds[#kinds + 1] = p.policy.kind end
+  log.info("started", { listen = string.format("%s:%d", host, srv:port()), server = conn.server,
+    kinds = table.concat(kinds, ","), clusterId = cluster.clusterId, zone = cluster.zone })
+  engine:start()
+  local why = srv:run({ tick = 0.02, on_tick = function()
+    engine:step(0.25)
+    engine:probe(10)
+  end })
+  log.info("stopping", { signal = why })
+  engine:close()
+  srv:close()
+  return 0
+end
+
+---Runs kipperd.
+---@param argv string[] argv[0] the program as invoked, argv[1..] the arguments
+---@return integer status the exit status
+function M.main(argv)
+  local ok, result = xpcall(run, function(err)
+    if errors.is(err) then return err end
+    return { internal = true, traceback = debug.traceback(tostring(err), 2) }
+  end, argv)
+  io.stdout:flush()
+  if ok then return math.tointeger(result) or 0 end
+  if result.internal then
+    io.stderr:write("kipperd: internal error: ", result.traceback, "\n")
+    return 1
+  end
+  io.stderr:write("kipperd: error: ", result.message, "\n")
+  if result.hint then io.stderr:write(result.hint, "\n") end
+  return result.status
+end
+
+return M

@@ -1,0 +1,65 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- `kip sandbox up` end to end: the real kip starts the sandbox API and the real kipperd, makes
+-- `sandbox` the current cluster with Kipper's resource types on it, serves its status page, and
+-- stops everything on SIGINT (or when a child dies).
+local fs = require "kip.fs"
+local helpers = require "helpers"
+local http = require "kip.http"
+local json = require "kip.json"
+local proc = require "kip.proc"
+local sshd = require "helpers.sshd"
+
+describe("kip sandbox up", function()
+  local home, up, ports
+  setup(function()
+    home = helpers.tmpdir()
+    ports = { api = sshd.free_port(), kipperd = sshd.free_port() }
+    up = assert(proc.spawn({ helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
+      "--kipperd-listen", "127.0.0.1:" .. ports.kipperd }, { env = { KIP_HOME = home, KIP_CLUSTER = false },
+      stdout = home .. "/up.out", stderr = "stdout" }))
+  end)
+  teardown(function()
+    if up and up:alive() then up:kill("KILL"); up:wait(5) end
+    helpers.rmtree(home)
+  end)
+
+  local function output() return fs.read(home .. "/up.out") or "" end
+
+  it("starts the API and kipperd and makes sandbox the current cluster", function()
+    assert.truthy(helpers.eventually(function()
+      return output():find("Kipper's sandbox is up", 1, true) or not up:alive()
+    end, 60), output())
+    assert.is_true(up:alive(), output())
+    assert.matches("kipperd:%s+http://127%.0%.0%.1:" .. ports.kipperd, output())
+    assert.matches("current%-cluster: sandbox", fs.read(home .. "/config.yaml"))
+    local r = helpers.kip({ "cluster", "current" }, { env = { KIP_HOME = home } })
+    assert.equals("sandbox\n", r.stdout)
+    local kubeconfig = home .. "/sandbox/kubeconfig"
+    r = assert(proc.run({ "kubectl", "--kubeconfig", kubeconfig, "get", "crd", "apps.kipper.run", "-o", "name" }))
+    assert.equals(0, r.status, r.stderr)
+    r = assert(proc.run({ "kubectl", "--kubeconfig", kubeconfig, "-n", "kipper-system", "get", "configmap", "kipper-config",
+      "-o", "jsonpath={.data.clusterId}" }))
+    assert.equals("127-0-0-1", r.stdout)
+    local m = assert(http.request({ url = "http://127.0.0.1:" .. ports.kipperd .. "/metrics", timeout = 5 }))
+    assert.equals(200, m.status)
+    local status_url = output():match("status:%s+(http://%S+)")
+    local s = assert(http.request({ url = status_url, timeout = 5 }))
+    local page = assert(json.decode(s.body))
+    assert.equals(2, #page.components)
+    for _, c in ipairs(page.components) do assert.is_true(c.running, c.name) end
+  end)
+
+  it("stops its children and exits 0 on Ctrl-C", function()
+    local page = json.decode(assert(http.request({ url = output():match("status:%s+(http://%S+)"), timeout = 5 })).body)
+    assert(up:kill("INT"))
+    local st = up:wait(30)
+    assert.truthy(st, "kip sandbox up did not stop")
+    assert.equals(0, st.status, output())
+    assert.matches("kip sandbox: stopped %(SIGINT%)", output())
+    for _, c in ipairs(page.components) do
+      assert.is_false(fs.exists("/proc/" .. c.pid .. "/status") and
+        not (fs.read("/proc/" .. c.pid .. "/status") or ""):match("State:%s+Z"), c.name .. " still runs")
+    end
+    assert.truthy(fs.exists(home .. "/sandbox/state.json"))
+  end)
+end)

@@ -1,0 +1,45 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- kip.apps.format: RFC 3339 times, ages as kubectl prints them, duration flags, conditions.
+local format = require "kip.apps.format"
+
+describe("kip.apps.format", function()
+  it("reads RFC 3339 times, with fractions and offsets", function()
+    assert.equal(0, format.parse_time("1970-01-01T00:00:00Z"))
+    assert.equal(1735787045, format.parse_time("2025-01-02T03:04:05Z"))
+    assert.equal(1735787045, format.parse_time("2025-01-02T03:04:05.123456Z"))
+    assert.equal(1735787045, format.parse_time("2025-01-02T05:04:05+02:00"))
+    assert.equal(951782400, format.parse_time("2000-02-29T00:00:00Z"))
+    assert.is_nil(format.parse_time("yesterday"))
+    assert.is_nil(format.parse_time(nil))
+  end)
+
+  it("prints ages as kubectl does", function()
+    assert.equal("45s", format.duration(45))
+    assert.equal("119s", format.duration(119))
+    assert.equal("3m5s", format.duration(185))
+    assert.equal("42m", format.duration(42 * 60))
+    assert.equal("5h", format.duration(5 * 3600))
+    assert.equal("3d", format.duration(3 * 86400))
+    assert.equal("0s", format.duration(-5))
+    assert.equal("10s", format.age("2025-01-02T03:04:05Z", 1735787055))
+    assert.equal("", format.age(nil))
+  end)
+
+  it("reads durations from flags", function()
+    assert.equal(90, format.parse_duration("90"))
+    assert.equal(90, format.parse_duration("90s"))
+    assert.equal(300, format.parse_duration("5m"))
+    assert.equal(5400, format.parse_duration("1h30m"))
+    assert.equal(86400, format.parse_duration("1d"))
+    assert.is_nil(format.parse_duration("5 m"))
+    assert.is_nil(format.parse_duration("soon"))
+    assert.is_nil(format.parse_duration(""))
+  end)
+
+  it("finds a condition by type", function()
+    local obj = { status = { conditions = { { type = "Progressing" }, { type = "Ready", status = "True" } } } }
+    assert.equal("True", format.condition(obj, "Ready").status)
+    assert.is_nil(format.condition(obj, "Degraded"))
+    assert.is_nil(format.condition({}, "Ready"))
+  end)
+end)
