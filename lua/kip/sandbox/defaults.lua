@@ -2,7 +2,7 @@
 -- Defaulting the sandbox API applies on create and update. Built-in kinds (of their own group and
 -- version only) get what kube-apiserver's defaulters set for the fields people see: Service
 -- type, cluster IP and ports, workload replicas and strategy, Pod restart policy and phase,
--- Namespace phase, PVC phase. Custom resources get the `default`s of their CRD's structural
+-- Namespace phase, PVC phase, Secret stringData folded into data. Custom resources get the `default`s of their CRD's structural
 -- schema, as kube-apiserver applies them. Uses kip.util.tables and kip.yaml.
 local tables = require "kip.util.tables"
 local yaml = require "kip.yaml"
@@ -36,6 +36,21 @@ end
 -- kind's (kipper.run/v1alpha1 Service) must not get the built-in kind's defaults.
 local core, apps, batch = {}, {}, {}
 local builtin = { v1 = core, ["apps/v1"] = apps, ["batch/v1"] = batch }
+
+-- stringData is write-only: kube-apiserver folds it into data (base64), stringData winning
+function core.Secret(obj)
+  obj.type = obj.type or "Opaque"
+  if type(obj.stringData) ~= "table" then
+    obj.stringData = nil
+    return
+  end
+  local b64 = require("kip.tls").base64_encode
+  obj.data = type(obj.data) == "table" and obj.data or {}
+  for k, v in pairs(obj.stringData) do
+    if type(v) == "string" then obj.data[k] = b64(v) end
+  end
+  obj.stringData = nil
+end
 
 function core.Namespace(obj)
   obj.status = obj.status or {}
@@ -129,10 +144,6 @@ function core.PersistentVolumeClaim(obj, old, api)
   end
   obj.status = obj.status or {}
   obj.status.phase = obj.status.phase or "Pending"
-end
-
-function core.Secret(obj)
-  obj.type = obj.type or "Opaque"
 end
 
 -- --- structural schema defaults (custom resources) ---------------------------------------------

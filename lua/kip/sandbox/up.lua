@@ -159,7 +159,7 @@ logs are simulated).
   cluster:  "sandbox" is now kip's current cluster
 
 Try:
-  kip app deploy --name hello --image nginx:1.27 --port 80
+  kip app deploy --name hello --image nginxinc/nginx-unprivileged:1.27 --port 8080
   kip app list
   kip app logs hello
   kip service add postgres --name db
