@@ -191,16 +191,17 @@ function M.merge(live, ch, secret_keys)
   return spec
 end
 
----The App object kip applies: the whole spec, and the annotations kip owns.
+---The App object kip applies: the whole spec, and the live annotations (only the flags given
+---change: an annotation set by `kip apply -f` with the same field manager stays).
 ---@param name string
 ---@param namespace string
 ---@param spec table
----@param live? table the live App, whose kipper.run/ annotations kip keeps
+---@param live? table the live App, whose annotations kip keeps (not kubectl's last-applied copy)
 ---@param annotations? table<string, string> more annotations to set
 function M.object(name, namespace, spec, live, annotations)
   local ann = {}
   for k, v in pairs(live and live.metadata.annotations or {}) do
-    if k == M.RESTARTED_AT then ann[k] = v end
+    if k ~= "kubectl.kubernetes.io/last-applied-configuration" then ann[k] = v end
   end
   for k, v in pairs(annotations or {}) do ann[k] = v end
   local md = { name = name, namespace = namespace }

@@ -46,11 +46,13 @@ describe("kip.apps.appspec", function()
     assert.same({ image = "x" }, appspec.merge(nil, { image = "x" }))
   end)
 
-  it("builds the App object, keeping the restart annotation kip set before", function()
-    local live = { metadata = { annotations = { ["kipper.run/restarted-at"] = "2025-01-01T00:00:00Z", other = "x" } } }
+  it("builds the App object, keeping the live annotations (kip apply's allow-root, the restart stamp)", function()
+    local live = { metadata = { annotations = { ["kipper.run/restarted-at"] = "2025-01-01T00:00:00Z", other = "x",
+      ["kipper.run/allow-root"] = "true", ["kubectl.kubernetes.io/last-applied-configuration"] = "{}" } } }
     local obj = appspec.object("web", "shop", { image = "x" }, live)
     assert.same({ apiVersion = "kipper.run/v1alpha1", kind = "App",
-      metadata = { name = "web", namespace = "shop", annotations = { ["kipper.run/restarted-at"] = "2025-01-01T00:00:00Z" } },
+      metadata = { name = "web", namespace = "shop", annotations = { ["kipper.run/restarted-at"] = "2025-01-01T00:00:00Z",
+        other = "x", ["kipper.run/allow-root"] = "true" } },
       spec = { image = "x" } }, obj)
     assert.is_nil(appspec.object("web", "shop", { image = "x" }).metadata.annotations)
   end)
