@@ -6,7 +6,7 @@
 -- peak RSS (VmHWM). Prints a Markdown section for BENCHMARKS.md.
 -- Run from the repository root: build/kip lua bench/apps_reconcile.lua [N]
 package.path = "spec/?.lua;spec/?/init.lua;" .. package.path
-local helpers = require "helpers"
+local fs = require "kip.fs"
 local host = require "kip.host"
 local k8s = require "kip.k8s"
 local kipperd = require "helpers.kipperd"
@@ -15,6 +15,16 @@ local sleep = require("kip.server").sleep
 
 local N = tonumber(arg and arg[1] or os.getenv("N_APPS") or "") or 1000
 local AV = "kipper.run/v1alpha1"
+
+-- CPU seconds (user + system) a process used so far, from /proc/PID/stat.
+local function cpu_seconds(pid)
+  local st = fs.read("/proc/" .. pid .. "/stat") or ""
+  local rest = st:match("%) (.*)$") or ""
+  local fields = {}
+  for f in rest:gmatch("%S+") do fields[#fields + 1] = f end
+  local ticks = (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)
+  return ticks / 100
+end
 
 local function ready_count(c)
   local list = assert(c:list(AV, "App", { namespace = "default", all = true }))
@@ -36,6 +46,7 @@ local ok, err = pcall(function()
   kd = kipperd.start({ kubeconfig = sb.kubeconfig, plugin_path = false, policies = "app" })
   assert(kd:wait_ready(30), "kipperd is not ready: " .. kd:output())
   local before = kd:metrics()
+  local kd_cpu0, sb_cpu0 = cpu_seconds(kd.pid), cpu_seconds(sb.pid)
   local t0 = host.monotonic()
   for i = 1, N do
     assert(c:create({ apiVersion = AV, kind = "App", metadata = { name = string.format("app-%04d", i), namespace = "default" },
@@ -53,6 +64,7 @@ local ok, err = pcall(function()
   until all_ready or host.monotonic() > deadline
   assert(all_ready, "not every App became Ready in 30 minutes: " .. kd:output():sub(-3000))
   local at_ready = kd:metrics()
+  local kd_cpu, sb_cpu = cpu_seconds(kd.pid) - kd_cpu0, cpu_seconds(sb.pid) - sb_cpu0
   -- what it still does once everything is Ready (late status changes, events of its own writes)
   sleep(5)
   local after = kd:metrics()
@@ -63,15 +75,18 @@ local ok, err = pcall(function()
   local reconciles = delta(after, 'kipperd_reconcile_total{kind="App",result="success"}')
   local errors = delta(after, 'kipperd_reconcile_errors_total{kind="App"}')
   local dur_sum = delta(after, 'kipperd_reconcile_duration_seconds_sum{kind="App"}')
-  local cpu = (io.open("/proc/cpuinfo") and io.open("/proc/cpuinfo"):read("a") or ""):match("model name%s*:%s*([^\n]+)") or "unknown CPU"
+  local cpuinfo = fs.read("/proc/cpuinfo") or ""
   local cores = 0
-  for _ in ((io.open("/proc/cpuinfo") and io.open("/proc/cpuinfo"):read("a")) or ""):gmatch("processor%s*:") do cores = cores + 1 end
+  for _ in cpuinfo:gmatch("processor%s*:") do cores = cores + 1 end
+  local mem_kib = tonumber((fs.read("/proc/meminfo") or ""):match("MemTotal:%s+(%d+)")) or 0
+  local machine = string.format("%d cores, %s, %d GiB", cores, cpuinfo:match("model name%s*:%s*([^\n]+)") or "unknown CPU",
+    math.floor(mem_kib / 1048576 + 0.5))
   print(string.format([[
 
 ## kipperd: %d Apps reconciled to Ready (%s)
 
 Command: `make bench` (bench/apps_reconcile.lua; alone: `build/kip lua bench/apps_reconcile.lua [N]`).
-Machine: %d cores, %s. Server: `kip sandbox api` on loopback (pod start-up simulated in 0.2 s),
+Machine: %s. Server: `kip sandbox api` on loopback (pod start-up simulated in 0.2 s),
 kipperd (build/bin/kipperd) running the real App policy with one reconcile at a time. The Apps are
 created one after another as fast as the API takes them (%.1f s for %d), with kipperd already
 running; the clock starts at the first create and stops when a list shows every App Ready for its
@@ -89,9 +104,16 @@ applies, status writes, deletes, discovery); its informers' lists and watches ar
 | mean reconcile time (ms) | %.2f |
 | peak work-queue depth | %d |
 | kipperd peak RSS (MiB) | %.1f |
-]], N, os.date("!%Y-%m-%d"), cores, cpu, created, N, N, all_ready, N / all_ready, requests_ready / N,
+| CPU seconds until all Ready: kipperd / sandbox API | %.1f / %.1f |
+
+The sandbox API is one Lua process that serves the requests and also simulates every Deployment,
+ReplicaSet and Pod (its controllers go over all of them when one changes), so the time until all
+are Ready is mostly its own: compare the two CPU figures. Each App costs kipperd one apply per
+object it does not have yet (env Secret, Deployment, Service, Ingress, ControllerRevision) and a
+status write per change of phase; reconciles that find everything current send nothing.
+]], N, os.date("!%Y-%m-%d"), machine, created, N, N, all_ready, N / all_ready, requests_ready / N,
     requests_settled / N, reconciles / N, errors, reconciles > 0 and (dur_sum / reconciles * 1000) or 0,
-    peak_depth, (rss or 0) / 1024))
+    peak_depth, (rss or 0) / 1024, kd_cpu, sb_cpu))
   c:close()
 end)
 if kd then kd:stop() end
@@ -100,4 +122,3 @@ if not ok then
   io.stderr:write("bench: ", tostring(err), "\n")
   os.exit(1)
 end
-helpers.eventually(function() return true end, 0)

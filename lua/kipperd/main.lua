@@ -23,7 +23,7 @@ M.flags = {
   { name = "listen", arg = "ADDRESS:PORT", default = "0.0.0.0:8080", help = "where to serve /healthz, /readyz and /metrics (port 0 picks a free one)" },
   { name = "cluster-id", arg = "ID", help = "the cluster ID for generated hosts (default: kipper-config's clusterId)" },
   { name = "zone", arg = "ZONE", help = "the DNS zone of generated hosts (default: kipper-config's zone, else kipper.run)" },
-  { name = "workers", arg = "N", default = "1", help = "reconciles of one kind that may be in flight at once" },
+  { name = "workers", arg = "N", default = "1", help = "reconciles that may be in flight at once (only 1 so far)" },
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
@@ -108,20 +108,27 @@ local function parse(argv)
   return flags
 end
 
--- The cluster settings, asking the API a few times while it does not answer.
-local function load_settings(client, flags)
-  local last
-  for attempt = 1, 10 do
+M.SETTINGS_ATTEMPTS = 10
+
+-- Reads the cluster settings on the loop's ticks (so SIGTERM works meanwhile), asking the API again
+-- after 1, 2, ... 5 s while it does not answer; gives up after M.SETTINGS_ATTEMPTS tries.
+local function settings_loader(client, flags)
+  local attempts, next_try = 0, 0
+  ---@return table|nil settings
+  ---@return string|nil failure the last error once it gave up
+  return function(now)
+    if now < next_try then return nil end
+    attempts = attempts + 1
     local s, msg = settings.load(client, { cluster_id = flags["cluster-id"], zone = flags.zone })
     if s then
       if msg then log.warn(msg) end
       return s
     end
-    last = msg
-    log.warn(msg, { attempt = attempt })
-    server.sleep(math.min(attempt, 5))
+    log.warn(msg, { attempt = attempts })
+    if attempts >= M.SETTINGS_ATTEMPTS then return nil, msg end
+    next_try = now + math.min(attempts, 5)
+    return nil
   end
-  errors.fail(last, "Check that the API server is reachable with these credentials.")
 end
 
 -- The service catalog (built-ins and plugins/catalog/*.lua) for ctx.catalog, when kip has one.
@@ -151,26 +158,45 @@ local function run(argv)
   end
   if not conn then errors.fail(cerr) end
   local client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() })
-  local cluster = load_settings(client, flags)
   local policies, perr, missing = engine_mod.load_policies(flags.policies)
   if not policies then errors.fail(perr, "Fix the policy, or leave it out with --policies.") end
   for _, name in ipairs(missing) do
     log.warn("no reconcile policy " .. name .. " in any plugin root: not reconciled", { policy = name })
   end
-  local engine = engine_mod.new({ client = client, conn = conn, policies = policies, cluster = cluster,
-    catalog = catalog(), workers = flags.workers })
+  if flags.workers > 1 then
+    log.warn("--workers: this kipperd reconciles one resource at a time; more workers are not used yet",
+      { workers = flags.workers })
+  end
+  local engine = engine_mod.new({ client = client, conn = conn, policies = policies, catalog = catalog() })
   local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine) })
   if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
   local host = flags.listen:match("^(.*):%d+$")
   local kinds = {}
   for _, p in ipairs(policies) do kinds[#kinds + 1] = p.policy.kind end
   log.info("started", { listen = string.format("%s:%d", host, srv:port()), server = conn.server,
-    kinds = table.concat(kinds, ","), clusterId = cluster.clusterId, zone = cluster.zone })
-  engine:start()
-  local why = srv:run({ tick = 0.02, on_tick = function()
+    kinds = table.concat(kinds, ",") })
+  local load = settings_loader(client, flags)
+  local failure
+  local why = srv:run({ tick = 0.02, on_tick = function(now)
+    if not engine.cluster then
+      local cluster, err = load(now)
+      if cluster then
+        log.info("cluster settings", { clusterId = cluster.clusterId, zone = cluster.zone, issuer = cluster.issuer })
+        engine:set_cluster(cluster)
+      elseif err then
+        failure = err
+        srv:stop()
+      end
+      return
+    end
     engine:step(0.25)
     engine:probe(10)
   end })
+  if failure then
+    engine:close()
+    srv:close()
+    errors.fail(failure, "Check that the API server is reachable with these credentials.")
+  end
   log.info("stopping", { signal = why })
   engine:close()
   srv:close()

@@ -21,8 +21,11 @@ local M = {
     { "apps/v1", "Deployment" }, { "v1", "Service" }, { "networking.k8s.io/v1", "Ingress" },
     { "autoscaling/v2", "HorizontalPodAutoscaler" }, { "policy/v1", "PodDisruptionBudget" }, { "v1", "Secret" },
   },
+  -- Deployment and v1 Service also here (watched whole, not only kipperd's): a user's object of the
+  -- App's name must be seen, so the App reports NameTaken instead of taking it over
   reads = {
     { "v1", "Secret" }, { "apps/v1", "ControllerRevision" }, { "v1", "Pod" }, { "kipper.run/v1alpha1", "Service" },
+    { "apps/v1", "Deployment" }, { "v1", "Service" },
   },
   finalizer = nil,
 }

@@ -12,7 +12,7 @@ local M = {
   api_version = "kipper.run/v1alpha1",
   kind = "Project",
   owns = { { "v1", "Namespace" }, { "v1", "ResourceQuota" }, { "v1", "LimitRange" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" } },
-  reads = {},
+  reads = { { "v1", "Namespace" } }, -- watched whole: a namespace that exists already is refused, not taken over
   finalizer = nil,
 }
 

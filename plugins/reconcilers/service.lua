@@ -17,7 +17,8 @@ local M = {
   api_version = "kipper.run/v1alpha1",
   kind = "Service",
   owns = { { "apps/v1", "StatefulSet" }, { "v1", "Service" } },
-  reads = { { "v1", "Secret" }, { "v1", "Pod" }, { "v1", "PersistentVolumeClaim" } },
+  -- StatefulSet and v1 Service watched whole: a user's object of the same name means NameTaken
+  reads = { { "v1", "Secret" }, { "v1", "Pod" }, { "v1", "PersistentVolumeClaim" }, { "apps/v1", "StatefulSet" }, { "v1", "Service" } },
   finalizer = "kipper.run/service-data",
 }
 

@@ -70,7 +70,7 @@ function M.start(opts)
 end
 
 function Kipperd:running()
-  return not fs.exists(self.status_file)
+  return not self.exit_status and not fs.exists(self.status_file)
 end
 
 ---GET a path of kipperd's endpoint: status, body.
@@ -103,15 +103,16 @@ function Kipperd:peak_rss_kib()
   return tonumber(st:match("VmHWM:%s+(%d+)"))
 end
 
----Sends SIGTERM (or `signal`) and returns the exit status.
+---Sends SIGTERM (or `signal`) and returns the exit status (once stopped, the same again).
 function Kipperd:stop(signal)
+  if self.exit_status then return self.exit_status end
   if self:running() then proc.run({ "kill", "-" .. (signal or "TERM"), tostring(self.pid) }) end
   helpers.eventually(function() return not self:running() end, 15)
   if self.http then self.http:close() end
   self.http = nil
-  local status = tonumber((fs.read(self.status_file) or ""):match("%d+"))
+  self.exit_status = tonumber((fs.read(self.status_file) or ""):match("%d+")) or -1
   if self.owns_dir then helpers.rmtree(self.dir) end
-  return status
+  return self.exit_status
 end
 
 return M

@@ -206,6 +206,14 @@ describe("kipperd", function()
       local creds = assert(get("v1", "Secret", "db-credentials"))
       assert.is_nil(creds.metadata.ownerReferences)
       assert.equal("Service.default.db", creds.metadata.labels["kipper.run/owner"])
+      -- a spec error is reported with its own reason
+      assert(c:patch(AV, "Service", "db", "default", { spec = { version = "bad" } }))
+      local bad = eventually(function()
+        local x = get(AV, "Service", "db")
+        local r = condition(x, "Ready")
+        return r and r.status == "False" and r
+      end, 10)
+      assert.same({ "InvalidVersion", 'version "bad" is not a version: use e.g. 16' }, { bad.reason, bad.message })
       -- an update reconciles again and keeps the password
       assert(c:patch(AV, "Service", "db", "default", { spec = { version = "17" } }))
       assert(eventually(function() return get("v1", "ConfigMap", "db-info").data.version == "17" end, 10))
@@ -234,6 +242,23 @@ describe("kipperd", function()
       end, 10), kd:output())
     end)
 
+    it("writes nothing after a restart when everything is current", function()
+      local a = assert(ready("web"))
+      local d = assert(get("apps/v1", "Deployment", "web"))
+      assert.equal(0, kd:stop("TERM"))
+      kd = kipperd.start({ kubeconfig = sb.kubeconfig, plugin_path = FIXTURES, policies = "app,service", verbose = true })
+      assert(kd:wait_ready(), kd:output())
+      assert(eventually(function()
+        local m = kd:metrics()
+        return (m['kipperd_reconcile_total{kind="App",result="success"}'] or 0) >= 1 and m['kipperd_workqueue_depth{kind="App"}'] == 0
+      end, 10), kd:output())
+      -- the settings, discovery of three group versions; no apply, no status write
+      assert.is_true(kd:metrics().kipperd_api_requests_total <= 5, kd:output())
+      assert.is_nil(kd:output():match("applied"), kd:output())
+      assert.equal(d.metadata.resourceVersion, get("apps/v1", "Deployment", "web").metadata.resourceVersion)
+      assert.same(a.status, get(AV, "App", "web").status)
+    end)
+
     it("lets the sandbox's garbage collector remove everything when the resource goes", function()
       assert(c:delete(AV, "App", "web", "default"))
       assert(eventually(function()
@@ -250,14 +275,21 @@ describe("kipperd", function()
     end)
   end)
 
+  it("waits for an API that does not answer, not ready, and still stops on SIGTERM", function()
+    local dir = require("helpers").tmpdir()
+    local text = assert(fs.read(sb.kubeconfig)):gsub("https://127%.0%.0%.1:%d+", "https://127.0.0.1:1")
+    assert(fs.write(dir .. "/kubeconfig", text, { mode = "0600" }))
+    local kd = kipperd.start({ kubeconfig = dir .. "/kubeconfig", plugin_path = FIXTURES, policies = "app", dir = dir })
+    assert.equal(200, (kd:get("/healthz")))
+    local status, body = kd:get("/readyz")
+    assert.equal(503, status)
+    assert.matches("waiting for the cluster settings", body)
+    assert(eventually(function() return kd:output():match("cannot read ConfigMap kipper%-system/kipper%-config") end, 10))
+    assert.equal(0, kd:stop("TERM"))
+    require("helpers").rmtree(dir)
+  end)
+
   describe("with the real policies", function()
-    local have = fs.exists("plugins/reconcilers/app.lua")
-
-    if not have then
-      pending("plugins/reconcilers/app.lua does not exist yet")
-      return
-    end
-
     local kd
     setup(function()
       kd = kipperd.start({ kubeconfig = sb.kubeconfig, plugin_path = false })
@@ -281,6 +313,67 @@ describe("kipperd", function()
         local _, _, c2 = get("v1", "Service", "hello")
         return c1 == "notfound" and c2 == "notfound"
       end, 15), kd:output())
+    end)
+
+    it("does not take over a Deployment someone else made with the App's name: NameTaken", function()
+      assert(c:create({ apiVersion = "apps/v1", kind = "Deployment", metadata = { name = "taken", namespace = "default" },
+        spec = { replicas = 1, selector = { matchLabels = { run = "taken" } }, template = {
+          metadata = { labels = { run = "taken" } }, spec = { containers = { { name = "c", image = "busybox:1.36" } } } } } }))
+      assert(c:create(app("taken", { image = "nginx:1.27", port = 80 })))
+      local a = assert(eventually(function()
+        local x = get(AV, "App", "taken")
+        local r = condition(x, "Ready")
+        return r and r.reason == "NameTaken" and x
+      end, 20), kd:output())
+      assert.matches("taken", condition(a, "Ready").message)
+      local d = assert(get("apps/v1", "Deployment", "taken"))
+      assert.is_nil(d.metadata.ownerReferences)
+      assert.equal("busybox:1.36", d.spec.template.spec.containers[1].image)
+      assert(c:delete(AV, "App", "taken", "default"))
+      assert(c:delete("apps/v1", "Deployment", "taken", "default"))
+    end)
+
+    it("runs a postgres Service as a StatefulSet with stable credentials, and deletes its data only when asked", function()
+      assert(c:create({ apiVersion = AV, kind = "Service", metadata = { name = "pg", namespace = "default" },
+        spec = { type = "postgres", storage = "1Gi" } }))
+      local s = assert(ready("pg", "Service"), kd:output())
+      assert.same({ "kipper.run/service-data" }, s.metadata.finalizers)
+      assert.equal("pg.default.svc.cluster.local", s.status.host)
+      local sts = assert(get("apps/v1", "StatefulSet", "pg"))
+      assert.equal(s.metadata.uid, sts.metadata.ownerReferences[1].uid)
+      local secret = assert(get("v1", "Secret", s.status.credentialsSecret))
+      assert(eventually(function() return get("v1", "PersistentVolumeClaim", "data-pg-0") end, 10))
+      -- reconciled again (a new generation), the credentials stay
+      assert(c:patch(AV, "Service", "pg", "default", { spec = { version = "17" } }))
+      assert(eventually(function()
+        local x = get(AV, "Service", "pg")
+        return x.status.observedGeneration == 2
+      end, 15), kd:output())
+      assert.same(secret.data, get("v1", "Secret", s.status.credentialsSecret).data)
+      assert(c:patch(AV, "Service", "pg", "default", { metadata = { annotations = { ["kipper.run/delete-data"] = "true" } } }))
+      assert(c:delete(AV, "Service", "pg", "default"))
+      assert(eventually(function()
+        local _, _, c1 = get(AV, "Service", "pg")
+        local _, _, c2 = get("v1", "Secret", s.status.credentialsSecret)
+        local _, _, c3 = get("v1", "PersistentVolumeClaim", "data-pg-0")
+        return c1 == "notfound" and c2 == "notfound" and c3 == "notfound"
+      end, 15), kd:output())
+    end)
+
+    it("makes a Project's namespaces", function()
+      assert(c:create({ apiVersion = AV, kind = "Project", metadata = { name = "shop" },
+        spec = { environments = { { name = "staging" }, { name = "production", quota = { pods = 20 } } },
+          members = { { email = "ana@example.com", role = "owner" } } } }))
+      local p = assert(eventually(function()
+        local x = c:get(AV, "Project", "shop")
+        local r = condition(x, "Ready")
+        return r and r.status == "True" and x
+      end, 15), kd:output())
+      assert.same({ "shop-staging", "shop-production" }, p.status.namespaces)
+      local ns = assert(c:get("v1", "Namespace", "shop-production"))
+      assert.equal(p.metadata.uid, ns.metadata.ownerReferences[1].uid)
+      assert.truthy(c:list("v1", "ResourceQuota", { namespace = "shop-production" }).items[1])
+      assert.truthy(c:list("rbac.authorization.k8s.io/v1", "RoleBinding", { namespace = "shop-staging" }).items[1])
     end)
 
     it("stops on SIGTERM with exit status 0", function()

@@ -4,7 +4,8 @@
 -- kipperd, forced; skipped when the live copy is current), deletes the owned objects it no longer
 -- wants and the `delete` refs, and writes status through the status subresource. A resource being
 -- deleted gets its policy's finalize() and then loses the finalizer. Failures set Ready=False
--- (ReconcileError) with the message and requeue with back-off. Uses kip.informer (queue), kip.log,
+-- (ReconcileError, or the reason of a spec error a policy raised with kip.policy.invalid) with the
+-- message and requeue with back-off. Uses kip.informer (queue), kip.log,
 -- kip.host (clock) and kip.reconcile.*.
 local context = require "kip.reconcile.context"
 local deps_mod = require "kip.reconcile.deps"
@@ -153,12 +154,16 @@ function Controller:_call(fn_name, resource, key)
   local ok, result = xpcall(self.policy[fn_name], debug.traceback, resource, ctx)
   self.engine.deps:record(self:id(key), rec.reads)
   if not ok then
+    -- a spec error (kip.policy.invalid): {reason, message}, reported as it is
+    if type(result) == "table" and type(result.reason) == "string" and type(result.message) == "string" then
+      return nil, { message = result.message, reason = result.reason }
+    end
     log.debug(string.format("policy %s: %s raised", self.name, fn_name), { resource = key, error = tostring(result) })
     local first = tostring(result):match("^[^\n]*")
-    return nil, string.format("the %s policy failed: %s", self.name, plain(first))
+    return nil, { message = string.format("the %s policy failed: %s", self.name, plain(first)) }
   end
   if type(result) ~= "table" then
-    return nil, string.format("the %s policy's %s returned a %s, not a table", self.name, fn_name, type(result))
+    return nil, { message = string.format("the %s policy's %s returned a %s, not a table", self.name, fn_name, type(result)) }
   end
   return result
 end
@@ -264,7 +269,10 @@ function Controller:_finalize(resource, key)
   if not fin or not has_finalizer(resource, fin) then return true end
   if type(self.policy.finalize) == "function" then
     local result, err = self:_call("finalize", resource, key)
-    if not result then return nil, { message = err } end
+    if not result then return nil, err end
+    if type(result.message) == "string" and result.message ~= "" then
+      log.info(result.message, { kind = self.kind, resource = key })
+    end
     for _, ref in ipairs(result.delete or {}) do
       local ok, derr = self:_delete(ref.apiVersion, ref.kind, ref.namespace, ref.name)
       if not ok then return nil, derr end
@@ -281,10 +289,11 @@ function Controller:_finalize(resource, key)
   return true
 end
 
----Reconciles one resource. Returns true, or nil and {message, code}.
+---Reconciles one resource. Returns true, or nil and {message, code (the API's), reason (a spec
+---error's)}.
 ---@param key string "namespace/name" or "name"
 ---@return boolean|nil ok
----@return {message: string, code: string|nil}|nil err
+---@return {message: string, code: string|nil, reason: string|nil}|nil err
 function Controller:reconcile(key)
   local ns, name = owner.split_key(key)
   local resource = self.engine.cache:get(self.api_version, self.kind, ns, name)
@@ -306,7 +315,7 @@ function Controller:reconcile(key)
   -- a shortened owner label cannot be parsed back: remember whose it is
   self.engine.label_owner[owner.label(self.kind, ns, name)] = self:id(key)
   local result, perr = self:_call("reconcile", resource, key)
-  if not result then return nil, { message = perr, policy = true } end
+  if not result then return nil, perr end
   local applied, aerr = self:_apply(resource, result.objects or {})
   if not applied then return nil, aerr end
   local ok, err = self:_prune(resource, applied)
@@ -319,14 +328,14 @@ function Controller:reconcile(key)
   return self:_write_status(resource, new_status)
 end
 
--- After a failure: Ready=False ReconcileError with the message (unless the resource is gone or
--- being deleted, or the failure was a write conflict, retried at once).
+-- After a failure: Ready=False with the message and reason ReconcileError, or a spec error's own
+-- reason (unless the resource is gone or being deleted, or the failure was a write conflict).
 function Controller:_report(key, err)
   if err.code == "conflict" then return end
   local ns, name = owner.split_key(key)
   local resource = self.engine.cache:get(self.api_version, self.kind, ns, name)
   if not resource or resource.metadata.deletionTimestamp then return end
-  local s = status.failed(resource.status, err.message, resource.metadata.generation, context.now())
+  local s = status.failed(resource.status, err.message, resource.metadata.generation, context.now(), err.reason)
   local ok, werr = self:_write_status(resource, s)
   if not ok then log.warn("cannot report a reconcile error", { resource = key, error = werr.message }) end
 end

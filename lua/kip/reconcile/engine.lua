@@ -30,7 +30,7 @@ Engine.__index = Engine
 ---@return string|nil message
 ---@return string[] missing
 function M.load_policies(names)
-  local out, missing = {}, {}
+  local out, missing, by_kind = {}, {}, {}
   for _, name in ipairs(names) do
     if not plugins.search(plugins.module_name("reconciler", name)) then
       missing[#missing + 1] = name
@@ -39,6 +39,12 @@ function M.load_policies(names)
       if not policy then return nil, string.format("cannot load the reconcile policy %s: %s", name, err), missing end
       local ok, cerr = controller.check_policy(policy, name)
       if not ok then return nil, cerr, missing end
+      -- resources are told apart by kind in queues and owner labels: one policy per kind
+      if by_kind[policy.kind] then
+        return nil, string.format("policies %s and %s both reconcile kind %s: run one of them", by_kind[policy.kind], name,
+          policy.kind), missing
+      end
+      by_kind[policy.kind] = name
       out[#out + 1] = { name = name, policy = policy }
     end
   end
@@ -72,11 +78,11 @@ local function instrument(client, engine)
   end
 end
 
----An engine (not started).
----@param opts {client: table, conn: table, policies: {name: string, policy: table}[], cluster: table,
+---An engine (not started). Without opts.cluster it waits for set_cluster before it starts.
+---@param opts {client: table, conn: table, policies: {name: string, policy: table}[], cluster?: table,
 ---  catalog?: any, base_delay?: number, max_delay?: number}
 function M.new(opts)
-  local self = setmetatable({ client = opts.client, cluster = opts.cluster or {}, catalog = opts.catalog,
+  local self = setmetatable({ client = opts.client, cluster = opts.cluster, catalog = opts.catalog,
     controllers = {}, by_kind = {}, by_kind_key = {}, primary_kinds = {}, label_owner = {},
     deps = deps_mod.new(), metrics = metrics_mod.new(), api_ok = nil, next_start = 0 }, Engine)
   declare_metrics(self.metrics)
@@ -145,6 +151,12 @@ function Engine:_on_event(kk, typ, old, new)
   end
 end
 
+---Sets the cluster settings policies see as ctx.cluster (the engine starts once it has them).
+---@param cluster table
+function Engine:set_cluster(cluster)
+  self.cluster = cluster
+end
+
 ---Starts the informers (those of kinds the API does not serve yet are tried again by step).
 ---@return boolean all
 ---@return string|nil message
@@ -165,6 +177,7 @@ end
 ---@param budget number seconds
 ---@return integer reconciled
 function Engine:step(budget)
+  if not self.cluster then return 0 end
   local now = host.monotonic()
   if not self.started and now >= self.next_start then
     self.next_start = now + 2
@@ -204,6 +217,7 @@ end
 ---@return boolean ready
 ---@return string|nil why not
 function Engine:ready()
+  if not self.cluster then return false, "waiting for the cluster settings (ConfigMap kipper-system/kipper-config)" end
   if not self.started then return false, "waiting for kinds the API does not serve: " .. tostring(self.start_error) end
   local ok, waiting = self.cache:synced()
   if not ok then return false, "informer not synced: " .. tostring(waiting) end

@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The status the engine writes: a policy's status with observedGeneration and conditions whose
 -- lastTransitionTime stays put while their status does not change; the Ready=False ReconcileError
--- status of a failed reconcile; and the merge patch that turns the live status into the new one
+-- (or a spec error's reason) status of a failed reconcile; and the merge patch that turns the live status into the new one
 -- (nil when they are equal, so nothing is written). Pure; uses kip.json and kip.util.tables.
 local json = require "kip.json"
 local tables = require "kip.util.tables"
@@ -66,30 +66,32 @@ function M.build(policy_status, live_status, generation, now)
   return s
 end
 
+M.ERROR_REASON = "ReconcileError"
+
 ---The status to write after a failed reconcile: the live status with phase Failed and the Ready
----condition False, reason ReconcileError, and the message; the other conditions and
----observedGeneration stay as they were.
+---condition False, with the message and reason ReconcileError (or `reason`: a spec error's); the
+---other conditions and observedGeneration stay as they were.
 ---@param live_status table|nil
 ---@param message string
 ---@param generation integer|nil
 ---@param now string RFC 3339
+---@param reason? string CamelCase
 ---@return table
-function M.failed(live_status, message, generation, now)
+function M.failed(live_status, message, generation, now, reason)
   local s = tables.copy(type(live_status) == "table" and live_status or {})
   s.phase = "Failed"
+  local ready = { type = "Ready", status = "False", reason = reason or M.ERROR_REASON, message = message }
   local conds = {}
   local replaced = false
   for _, c in ipairs(type(s.conditions) == "table" and s.conditions or {}) do
     if c.type == "Ready" then
-      conds[#conds + 1] = { type = "Ready", status = "False", reason = "ReconcileError", message = message }
+      conds[#conds + 1] = ready
       replaced = true
     else
       conds[#conds + 1] = c
     end
   end
-  if not replaced then
-    table.insert(conds, 1, { type = "Ready", status = "False", reason = "ReconcileError", message = message })
-  end
+  if not replaced then table.insert(conds, 1, ready) end
   local out = M.conditions(conds, live_status, generation, now)
   -- the other conditions keep their own observedGeneration
   for i, c in ipairs(out) do

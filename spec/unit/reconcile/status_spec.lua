@@ -49,6 +49,12 @@ describe("kip.reconcile.status", function()
     assert.equal("still failing", again.conditions[1].message)
   end)
 
+  it("uses a spec error's reason instead of ReconcileError", function()
+    local s = status.failed(nil, "autoscale.max (1) is below autoscale.min (2): raise max", 3, T0, "InvalidAutoscale")
+    assert.equal("InvalidAutoscale", s.conditions[1].reason)
+    assert.equal("False", s.conditions[1].status)
+  end)
+
   it("adds a Ready condition to a status that had none, and clips long messages", function()
     local s = status.failed(nil, string.rep("x", 10000), 1, T0)
     assert.equal("Ready", s.conditions[1].type)

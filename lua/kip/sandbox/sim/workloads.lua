@@ -29,6 +29,22 @@ M.hash = hash
 
 local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
+-- A Deployment's pod-template hash, computed once per uid and generation (the template only
+-- changes with the generation): hashing every template on every round is what a round of many
+-- Deployments would otherwise spend its time on.
+local template_hashes, template_hash_count = {}, 0
+local function template_hash(d)
+  local key = tostring(d.metadata.uid) .. ":" .. tostring(d.metadata.generation)
+  local h = template_hashes[key]
+  if not h then
+    if template_hash_count >= 20000 then template_hashes, template_hash_count = {}, 0 end
+    h = hash(assert(json.encode(d.spec.template or {})), 10)
+    template_hashes[key] = h
+    template_hash_count = template_hash_count + 1
+  end
+  return h
+end
+
 local function owner_ref(obj)
   return { apiVersion = obj.apiVersion, kind = obj.kind, name = obj.metadata.name, uid = obj.metadata.uid,
     controller = true, blockOwnerDeletion = true }
@@ -42,6 +58,33 @@ local function owned(list, owner)
         if r.uid == owner.metadata.uid and r.controller then out[#out + 1] = o break end
       end
     end
+  end
+  return out
+end
+
+-- owned() for many owners at once: the objects of list grouped by their controller's uid (and
+-- namespace), in list order, so a round over N owners costs one pass instead of N.
+local function by_controller(list)
+  local index = {}
+  for _, o in ipairs(list) do
+    for _, r in ipairs(o.metadata.ownerReferences or {}) do
+      if r.controller and r.uid then
+        local k = (o.metadata.namespace or "") .. "/" .. r.uid
+        index[k] = index[k] or {}
+        table.insert(index[k], o)
+        break
+      end
+    end
+  end
+  return function(owner) return index[(owner.metadata.namespace or "") .. "/" .. owner.metadata.uid] or {} end
+end
+
+-- The stored versions of objects (those still there), e.g. after a round changed some of them.
+local function refreshed(api, def, list)
+  local out = {}
+  for _, o in ipairs(list) do
+    local x = api.store:get(def, o.metadata.namespace, o.metadata.name)
+    if x then out[#out + 1] = x end
   end
   return out
 end
@@ -85,11 +128,11 @@ local function pods_def(api) return api.registry:get("", "v1", "pods") end
 -- ReplicaSets: keep spec.replicas pods from the template, newest deleted first.
 local function replicasets(api)
   local def = api.registry:get("apps", "v1", "replicasets")
-  local all_pods = api.store:list(pods_def(api))
+  local pods_of = by_controller(api.store:list(pods_def(api)))
   for _, rs in ipairs(api.store:list(def)) do
     if not rs.metadata.deletionTimestamp then
       local pods = {}
-      for _, p in ipairs(owned(all_pods, rs)) do
+      for _, p in ipairs(pods_of(rs)) do
         if not p.metadata.deletionTimestamp then pods[#pods + 1] = p end
       end
       local want = rs.spec.replicas or 1
@@ -108,8 +151,9 @@ local function replicasets(api)
         table.sort(pods, function(a, b) return (a.metadata.creationTimestamp or "") > (b.metadata.creationTimestamp or "") end)
         for i = 1, #pods - want do delete(api, pods_def(api), pods[i]) end
       end
+      -- pods being deleted are never ready, so counting the others (as stored now) is enough
       local ready = 0
-      for _, p in ipairs(owned(api.store:list(pods_def(api)), rs)) do
+      for _, p in ipairs(refreshed(api, pods_def(api), pods)) do
         if pod_ready(p) then ready = ready + 1 end
       end
       local current = math.min(#pods, want)
@@ -126,12 +170,14 @@ end
 local function deployments(api)
   local def = api.registry:get("apps", "v1", "deployments")
   local rs_def = api.registry:get("apps", "v1", "replicasets")
+  -- each Deployment changes only its own ReplicaSets, so one index serves the whole round
+  local sets_of = by_controller(api.store:list(rs_def))
   for _, d in ipairs(api.store:list(def)) do
     if not d.metadata.deletionTimestamp then
       local template = d.spec.template or {}
-      local h = hash(assert(json.encode(template)), 10)
+      local h = template_hash(d)
       local name = d.metadata.name .. "-" .. h
-      local sets = owned(api.store:list(rs_def), d)
+      local sets = sets_of(d)
       local current
       local revision = 0
       for _, rs in ipairs(sets) do
@@ -177,7 +223,12 @@ local function deployments(api)
       for i = 1, #old - (d.spec.revisionHistoryLimit or 10) do delete(api, rs_def, old[i]) end
       -- status from the ReplicaSets
       local replicas, ready, updated = 0, 0, 0
-      for _, rs in ipairs(owned(api.store:list(rs_def), d)) do
+      local now_sets = refreshed(api, rs_def, sets)
+      if not current then
+        local made = api.store:get(rs_def, d.metadata.namespace, name)
+        if made then now_sets[#now_sets + 1] = made end
+      end
+      for _, rs in ipairs(now_sets) do
         local st = rs.status or {}
         replicas = replicas + (st.replicas or 0)
         ready = ready + (st.readyReplicas or 0)
