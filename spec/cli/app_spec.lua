@@ -326,10 +326,7 @@ describe("kip app (sandbox API, status written by the spec)", function()
     end
 
     it("lists the revisions kipperd keeps and rolls back to the previous or a given one", function()
-      if not served then
-        pending("the sandbox API does not serve apps/v1 ControllerRevision yet, where the App policy keeps revisions")
-        return
-      end
+      assert(served, "the sandbox API serves apps/v1 ControllerRevision, where the App policy keeps revisions")
       revision(1, "nginx:1.27", { A = "1" })
       revision(2, "nginx:1.28", { A = "1", B = "2" })
       revision(3, "nginx:1.29", { A = "1", B = "2", C = "3" })
@@ -392,15 +389,11 @@ describe("kip app (sandbox API, status written by the spec)", function()
 end)
 
 describe("kip app end to end with kipperd", function()
-  local available, why = kipcli.kipperd_available()
-  if not available then
-    it("deploys, updates, rolls back, scales, shows logs and deletes an app", function()
-      pending("needs kipperd and the real policies: " .. why)
-    end)
-    return
-  end
   local env
-  setup(function() env = kipcli.start({ kipperd = true }) end)
+  setup(function()
+    assert(kipcli.kipperd_available())
+    env = kipcli.start({ kipperd = true })
+  end)
   teardown(function() if env then env:stop() end end)
 
   it("deploys an app, waits for Ready and prints its URL", function()
@@ -444,6 +437,19 @@ describe("kip app end to end with kipperd", function()
     assert.equal(0, r.status, r.stdout .. r.stderr)
     local d = env:get("apps/v1", "Deployment", "hello")
     assert.truthy(d.spec.template.metadata.annotations and d.spec.template.metadata.annotations["kipper.run/restarted-at"])
+  end)
+
+  it("stops waiting at once when kipperd refuses the change, with the reason", function()
+    env:put({ apiVersion = "apps/v1", kind = "Deployment", metadata = { name = "clash", namespace = "default" },
+      spec = { replicas = 1, selector = { matchLabels = { run = "clash" } }, template = {
+        metadata = { labels = { run = "clash" } }, spec = { containers = { { name = "c", image = "busybox:1.36" } } } } } })
+    local t0 = os.time()
+    local r = env:kip({ "app", "deploy", "--name", "clash", "--image", "nginxdemos/hello:0.4", "--port", "80",
+      "--timeout", "120" }, { timeout = 150 })
+    assert.equal(1, r.status, r.stdout .. r.stderr)
+    assert.matches("(NameTaken)", r.stderr, 1, true)
+    assert.is_true(os.time() - t0 < 60, "it waited for the timeout")
+    env:ok({ "app", "delete", "clash", "--yes" })
   end)
 
   it("deletes it with everything kipperd made for it", function()

@@ -43,6 +43,12 @@ function M.check(c, obj, extra)
   local st = obj.status or {}
   local gen = obj.metadata.generation or 0
   if obj.metadata.deletionTimestamp then return "failed", "it is being deleted" end
+  -- kipperd could not reconcile this generation (a spec error, an object the API refused): the
+  -- Ready condition says so for this generation, while status.observedGeneration stays behind
+  local failed = format.condition(obj, "Ready")
+  if st.phase == "Failed" and failed and failed.status == "False" and failed.observedGeneration == gen then
+    return "failed", string.format("%s (%s)", failed.message or "kipperd could not reconcile it", failed.reason or "?")
+  end
   if (st.observedGeneration or -1) < gen then
     return "waiting", string.format("waiting for kipperd to act on the change (generation %d)", gen)
   end
