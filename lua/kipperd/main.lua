@@ -23,7 +23,6 @@ M.flags = {
   { name = "listen", arg = "ADDRESS:PORT", default = "0.0.0.0:8080", help = "where to serve /healthz, /readyz and /metrics (port 0 picks a free one)" },
   { name = "cluster-id", arg = "ID", help = "the cluster ID for generated hosts (default: kipper-config's clusterId)" },
   { name = "zone", arg = "ZONE", help = "the DNS zone of generated hosts (default: kipper-config's zone, else kipper.run)" },
-  { name = "workers", arg = "N", default = "1", help = "reconciles that may be in flight at once (only 1 so far)" },
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
@@ -91,11 +90,6 @@ local function parse(argv)
     end
   end
   if not flags.listen:match(":%d+$") then errors.usage(string.format("--listen takes ADDRESS:PORT, not %q", flags.listen)) end
-  local workers = math.tointeger(tonumber(flags.workers))
-  if not workers or workers < 1 or workers > 64 then
-    errors.usage(string.format("--workers takes a number from 1 to 64, not %q", flags.workers))
-  end
-  flags.workers = workers
   local names = {}
   for _, n in ipairs(strings.split(flags.policies, ",")) do
     n = n:match("^%s*(.-)%s*$")
@@ -162,10 +156,6 @@ local function run(argv)
   if not policies then errors.fail(perr, "Fix the policy, or leave it out with --policies.") end
   for _, name in ipairs(missing) do
     log.warn("no reconcile policy " .. name .. " in any plugin root: not reconciled", { policy = name })
-  end
-  if flags.workers > 1 then
-    log.warn("--workers: this kipperd reconciles one resource at a time; more workers are not used yet",
-      { workers = flags.workers })
   end
   local engine = engine_mod.new({ client = client, conn = conn, policies = policies, catalog = catalog() })
   local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine) })

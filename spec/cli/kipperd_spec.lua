@@ -20,7 +20,7 @@ describe("kipperd (command line)", function()
       local r = run({ flag })
       assert.equal(0, r.status)
       assert.matches("Usage:\n  kipperd %-%-kubeconfig FILE", r.stdout)
-      for _, f in ipairs({ "--in-cluster", "--listen", "--cluster-id", "--zone", "--workers", "--policies", "-v, --verbose" }) do
+      for _, f in ipairs({ "--in-cluster", "--listen", "--cluster-id", "--zone", "--policies", "-v, --verbose" }) do
         assert.matches(f, r.stdout, 1, true)
       end
       assert.matches("/healthz", r.stdout, 1, true)
@@ -32,7 +32,6 @@ describe("kipperd (command line)", function()
     local cases = {
       { {}, "%-%-kubeconfig FILE or %-%-in%-cluster is required" },
       { { "--kubeconfig", "x", "--in-cluster" }, "%-%-kubeconfig and %-%-in%-cluster exclude each other" },
-      { { "--kubeconfig", "x", "--workers", "0" }, "%-%-workers takes a number from 1 to 64" },
       { { "--kubeconfig", "x", "--listen", "8080" }, "%-%-listen takes ADDRESS:PORT" },
       { { "--kubeconfig", "x", "--policies", "a/b" }, "%-%-policies: \"a/b\" is not a policy name" },
       { { "--kubeconfig", "x", "--bogus" }, "unknown flag %-%-bogus for 'kipperd'" },
