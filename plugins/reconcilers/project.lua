@@ -11,7 +11,8 @@ local status = require "kip.policy.status"
 local M = {
   api_version = "kipper.run/v1alpha1",
   kind = "Project",
-  owns = { { "v1", "Namespace" }, { "v1", "ResourceQuota" }, { "v1", "LimitRange" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" } },
+  owns = { { "v1", "Namespace" }, { "v1", "ResourceQuota" }, { "v1", "LimitRange" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" },
+    { "rbac.authorization.k8s.io/v1", "ClusterRoleBinding" } },
   reads = { { "v1", "Namespace" } }, -- watched whole: a namespace that exists already is refused, not taken over
   finalizer = nil,
 }
@@ -43,6 +44,7 @@ function M.reconcile(resource, ctx)
     for _, o in ipairs(project.quota_objects(p.name, p.env, common)) do objects[#objects + 1] = o end
     for _, m in ipairs(spec.members or {}) do objects[#objects + 1] = project.role_binding(p.name, m, common) end
   end
+  for _, o in ipairs(project.reader_objects(name, spec.members or {}, common)) do objects[#objects + 1] = o end
   local ready
   if #pending == 0 then
     ready = status.condition("Ready", true, "NamespacesActive", string.format(#namespaces == 1 and "namespace %s is active" or "namespaces %s are active",

@@ -118,7 +118,7 @@ describe("kip app (sandbox API, status written by the spec)", function()
     local n = #env:kipper("App", "web").metadata.managedFields
     r = env:kip({ "app", "deploy", "--name", "web", "--secret", "OTHER", "--no-wait" })
     assert.equal(2, r.status)
-    assert.matches("--secret OTHER has no value, and there is no terminal to ask for it", r.stderr, 1, true)
+    assert.matches("secret OTHER has no value, and there is no terminal to ask for it", r.stderr, 1, true)
     assert.matches("OTHER=VALUE", r.stderr, 1, true)
     assert.is_nil(env:get("v1", "Secret", "app-web-secrets").data.OTHER)
     assert.equal(n, #env:kipper("App", "web").metadata.managedFields)

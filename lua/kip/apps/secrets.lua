@@ -25,7 +25,7 @@ function M.ask_missing(entries, app)
   for _, e in ipairs(entries) do
     if e.value == nil then
       if not (host.isatty("stdin") and host.isatty("stderr")) then
-        errors.usage(string.format("--secret %s has no value, and there is no terminal to ask for it", e.key),
+        errors.usage(string.format("secret %s has no value, and there is no terminal to ask for it", e.key),
           string.format("Run it on a terminal to type the value unseen, or give it as %s=VALUE.", e.key))
       end
       local value, err, code = host.ask(string.format("Value of secret %s for app %s (not shown): ", e.key, app), { secret = true })

@@ -16,6 +16,7 @@ M.NAMESPACE = "kipper-system"
 M.ISSUER = "letsencrypt"
 M.INGRESS_CLASS = "traefik"
 M.CONFIG = "kipper-config"
+M.PROJECT_READER = "kipper-project-reader"
 
 ---@alias kip.platform.vars table<string, string|number|boolean> the k3s recipe's variables
 
@@ -185,15 +186,21 @@ local function rbac_rules()
     rule("autoscaling", { "horizontalpodautoscalers" }, WRITE),
     rule("policy", { "poddisruptionbudgets" }, WRITE),
     rule("rbac.authorization.k8s.io", { "roles", "rolebindings" }, WRITE),
-    rule("rbac.authorization.k8s.io", { "clusterroles" }, { "bind" }),
+    -- it binds only the roles it hands out (RBAC checks `bind` by name): never cluster-admin
+    { apiGroups = list({ "rbac.authorization.k8s.io" }), resources = list({ "clusterroles" }), verbs = list({ "bind" }),
+      resourceNames = list({ "admin", "edit", "view", M.PROJECT_READER }) },
+    rule("rbac.authorization.k8s.io", { "clusterrolebindings" }, WRITE), -- a Project's members may read it
     rule("cert-manager.io", { "certificates" }, READ),
     rule("coordination.k8s.io", { "leases" }, WRITE),
   })
 end
 
--- ClusterRoles aggregated into Kubernetes's admin, edit and view, so a project's members (bound to
--- those in their namespaces) can manage or see Apps and Services there.
-local function user_roles()
+---ClusterRoles for people: kipper-edit and kipper-view, aggregated into Kubernetes's admin, edit and
+---view, so a project's members (bound to those in their namespaces) can manage or see Apps and
+---Services there; and kipper-project-reader, which kipperd binds to a Project's members so they can
+---read Projects (cluster-scoped, so their namespace roles do not cover them).
+---@return table[] objects
+function M.user_roles()
   local namespaced = {}
   for _, c in ipairs(crds.all()) do
     if c.spec.scope == "Namespaced" then namespaced[#namespaced + 1] = c.spec.names.plural end
@@ -207,6 +214,7 @@ local function user_roles()
     return meta.object(rbac, "ClusterRole", name, { labels = labels }, { rules = list(rules) })
   end
   return {
+    meta.object(rbac, "ClusterRole", M.PROJECT_READER, {}, { rules = list({ rule(crds.GROUP, { "projects" }, READ) }) }),
     role("kipper-edit", { "admin", "edit" }, { rule(crds.GROUP, namespaced, { "create", "update", "patch", "delete",
       "deletecollection" }), rule(crds.GROUP, { "apps/scale" }, { "update", "patch" }) }),
     role("kipper-view", { "admin", "edit", "view" }, { rule(crds.GROUP, namespaced, READ), rule(crds.GROUP, status, READ) }),
@@ -265,10 +273,10 @@ function M.kipperd(vars)
     ["app.kubernetes.io/version"] = meta.label_value(meta.need(vars, "kipper.version")) }
   local ns = { namespace = M.NAMESPACE, labels = labels }
   local rbac = "rbac.authorization.k8s.io/v1"
-  return list({
+  return meta.append(list({
     meta.object("v1", "ServiceAccount", "kipperd", ns),
     meta.object(rbac, "ClusterRole", "kipperd", { labels = labels }, { rules = rbac_rules() }),
-    user_roles()[1], user_roles()[2],
+  }), M.user_roles(), {
     meta.object(rbac, "ClusterRoleBinding", "kipperd", { labels = labels }, {
       roleRef = { apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = "kipperd" },
       subjects = list({ { kind = "ServiceAccount", name = "kipperd", namespace = M.NAMESPACE } }),

@@ -1,13 +1,16 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- What a Project is made of: a namespace per environment (PROJECT for an environment named
 -- "default" or like the project, PROJECT-ENV otherwise) with Pod Security labels, a ResourceQuota
--- and LimitRange where the environment has a quota, and a RoleBinding per member and namespace
+-- and LimitRange where the environment has a quota, a RoleBinding per member and namespace, and a
+-- ClusterRoleBinding letting the members read Projects
 -- (owner: admin, deployer: edit, viewer: view). Uses kip.policy.hash and .invalid.
 local hash = require "kip.policy.hash"
 local invalid = require "kip.policy.invalid"
 local labels_mod = require "kip.policy.labels"
 
 local M = {}
+
+M.READER_ROLE = "kipper-project-reader" -- made by kip install (kip.platform.components.user_roles)
 
 M.ROLES = { owner = "admin", deployer = "edit", viewer = "view" }
 M.RESERVED = { default = true, ["kipper-system"] = true, ["cert-manager"] = true, longhorn = true, ["longhorn-system"] = true }
@@ -104,6 +107,22 @@ function M.role_binding(ns, member, labels)
       annotations = { ["kipper.run/member"] = member.email } },
     roleRef = { apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = cluster_role },
     subjects = { { kind = "User", apiGroup = "rbac.authorization.k8s.io", name = member.email } } }
+end
+
+---The ClusterRoleBinding of kipper-project-reader (made by kip install) to every member, so they can
+---read Projects (cluster-scoped: their namespace roles do not cover them); none without members.
+---@return table[] objects
+function M.reader_objects(project, members, labels)
+  if #members == 0 then return {} end
+  local subjects = {}
+  for _, m in ipairs(members) do
+    subjects[#subjects + 1] = { kind = "User", apiGroup = "rbac.authorization.k8s.io", name = m.email }
+  end
+  return {
+    { apiVersion = "rbac.authorization.k8s.io/v1", kind = "ClusterRoleBinding",
+      metadata = { name = "kipper-project-" .. project, labels = labels },
+      roleRef = { apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = M.READER_ROLE }, subjects = subjects },
+  }
 end
 
 return M

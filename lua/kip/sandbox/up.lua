@@ -83,7 +83,7 @@ function Up:start_api()
   self.client = client
   local settings = { ["cluster.id"] = self.cluster_id, ["domain.zone"] = "kipper.run", ["acme.email"] = "", storage = "local-path" }
   local objects = crds.all()
-  for _, list in ipairs({ components.namespace(), components.cluster_config(settings) }) do
+  for _, list in ipairs({ components.namespace(), components.cluster_config(settings), components.user_roles() }) do
     for _, o in ipairs(list) do objects[#objects + 1] = o end
   end
   for _, o in ipairs(objects) do

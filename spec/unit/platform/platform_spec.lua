@@ -114,13 +114,16 @@ local function values_of(obj)
 end
 
 -- Whether the rules let verb be done on group/resource.
-local function allows(rules, group, resource, verb)
+-- As RBAC decides: a rule matches the group, resource and verb, and the name when it lists names.
+local function allows(rules, group, resource, verb, name)
   for _, r in ipairs(rules) do
     local g, res, v = false, false, false
     for _, x in ipairs(r.apiGroups) do g = g or x == group or x == "*" end
     for _, x in ipairs(r.resources) do res = res or x == resource or x == "*" end
     for _, x in ipairs(r.verbs) do v = v or x == verb or x == "*" end
-    if g and res and v then return true end
+    local named = r.resourceNames == nil or #r.resourceNames == 0
+    for _, x in ipairs(r.resourceNames or {}) do named = named or x == name end
+    if g and res and v and named then return true end
   end
   return false
 end
@@ -156,7 +159,8 @@ describe("kip.platform.components", function()
         local want = { "Namespace/kipper-system", "ConfigMap/kipper-config", "HelmChart/cert-manager" }
         if v.storage == "longhorn" then want[#want + 1] = "HelmChart/longhorn" end
         for _, k in ipairs({ "HelmChartConfig/traefik", "ServiceAccount/kipperd", "ClusterRole/kipperd",
-          "ClusterRole/kipper-edit", "ClusterRole/kipper-view", "ClusterRoleBinding/kipperd", "Deployment/kipperd", "Service/kipperd", "Ingress/console" }) do
+          "ClusterRole/kipper-project-reader", "ClusterRole/kipper-edit", "ClusterRole/kipper-view", "ClusterRoleBinding/kipperd",
+          "Deployment/kipperd", "Service/kipperd", "Ingress/console" }) do
           want[#want + 1] = k
         end
         assert.same(want, kinds)
@@ -274,17 +278,21 @@ describe("kip.platform.components", function()
       { "apps", "deployments", "patch" }, { "apps", "statefulsets", "create" }, { "apps", "replicasets", "list" },
       { "networking.k8s.io", "ingresses", "create" }, { "autoscaling", "horizontalpodautoscalers", "update" },
       { "policy", "poddisruptionbudgets", "create" }, { "rbac.authorization.k8s.io", "rolebindings", "create" },
-      { "rbac.authorization.k8s.io", "roles", "create" }, { "rbac.authorization.k8s.io", "clusterroles", "bind" },
+      { "rbac.authorization.k8s.io", "roles", "create" }, { "rbac.authorization.k8s.io", "clusterroles", "bind", "admin" },
+      { "rbac.authorization.k8s.io", "clusterroles", "bind", "edit" }, { "rbac.authorization.k8s.io", "clusterroles", "bind", "view" },
+      { "rbac.authorization.k8s.io", "clusterroles", "bind", "kipper-project-reader" },
+      { "rbac.authorization.k8s.io", "clusterrolebindings", "create" },
       { "cert-manager.io", "certificates", "watch" }, { "coordination.k8s.io", "leases", "update" },
     }) do
-      assert.is_true(allows(rules, need[1], need[2], need[3]), table.concat(need, " "))
+      assert.is_true(allows(rules, need[1], need[2], need[3], need[4]), table.concat(need, " "))
     end
     for _, deny in ipairs({
       { "", "nodes", "update" }, { "", "nodes", "delete" }, { "cert-manager.io", "certificates", "create" },
-      { "rbac.authorization.k8s.io", "clusterroles", "create" }, { "rbac.authorization.k8s.io", "clusterrolebindings", "create" },
+      -- it binds only the roles it hands out: never cluster-admin
+      { "rbac.authorization.k8s.io", "clusterroles", "create" }, { "rbac.authorization.k8s.io", "clusterroles", "bind", "cluster-admin" },
       { "rbac.authorization.k8s.io", "clusterroles", "escalate" }, { "apiextensions.k8s.io", "customresourcedefinitions", "create" },
     }) do
-      assert.is_false(allows(rules, deny[1], deny[2], deny[3]), table.concat(deny, " "))
+      assert.is_false(allows(rules, deny[1], deny[2], deny[3], deny[4]), table.concat(deny, " "))
     end
     local binding = find(components.kipperd(BASE), "ClusterRoleBinding", "kipperd")
     assert.same({ apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = "kipperd" }, binding.roleRef)

@@ -35,7 +35,8 @@ describe("Project policy", function()
   it("declares the interface the engine uses", function()
     assert.same({ "kipper.run/v1alpha1", "Project" }, { policy.api_version, policy.kind })
     assert.is_nil(policy.finalizer)
-    assert.same({ { "v1", "Namespace" }, { "v1", "ResourceQuota" }, { "v1", "LimitRange" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" } }, policy.owns)
+    assert.same({ { "v1", "Namespace" }, { "v1", "ResourceQuota" }, { "v1", "LimitRange" }, { "rbac.authorization.k8s.io/v1", "RoleBinding" },
+      { "rbac.authorization.k8s.io/v1", "ClusterRoleBinding" } }, policy.owns)
   end)
 
   it("names namespaces PROJECT for default or its own name, else PROJECT-ENV", function()
@@ -73,7 +74,12 @@ describe("Project policy", function()
     local dev_rb = "kipper-deployer-" .. require("kip.policy.hash").short("dev@example.com")
     assert.same({ "Namespace shop", "ResourceQuota shop/kipper-quota", "LimitRange shop/kipper-defaults",
       "RoleBinding shop/" .. owner_rb, "RoleBinding shop/" .. dev_rb,
-      "Namespace shop-staging", "RoleBinding shop-staging/" .. owner_rb, "RoleBinding shop-staging/" .. dev_rb }, kinds_and_names(out))
+      "Namespace shop-staging", "RoleBinding shop-staging/" .. owner_rb, "RoleBinding shop-staging/" .. dev_rb,
+      "ClusterRoleBinding kipper-project-shop" }, kinds_and_names(out))
+    -- the members may read Projects (cluster-scoped) through the role kip install makes
+    local reader = out.objects[9]
+    assert.same({ apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = "kipper-project-reader" }, reader.roleRef)
+    assert.same({ "owner@example.com", "dev@example.com" }, { reader.subjects[1].name, reader.subjects[2].name })
     local ns = out.objects[1]
     assert.same({ ["kipper.run/project"] = "shop", ["kipper.run/environment"] = "default", ["app.kubernetes.io/part-of"] = "kipper",
       ["app.kubernetes.io/managed-by"] = "kipperd", ["pod-security.kubernetes.io/enforce"] = "baseline",
