@@ -57,7 +57,17 @@ function M.workload(kind, obj, opts)
   local done = seen and updated >= want and ready >= want and available >= want and replicas <= want
   local reason, message = pods_mod.problem(opts.pods, opts.logs)
   local deadline = kind == "Deployment" and deployment_condition(obj, "Progressing")
-  if deadline and deadline.status == "False" and deadline.reason == "ProgressDeadlineExceeded" then
+  -- pods the API refuses to create (a quota, a LimitRange): the Deployment says so at once, long
+  -- before its progress deadline
+  local refused = kind == "Deployment" and deployment_condition(obj, "ReplicaFailure")
+  if refused and refused.status == "True" then
+    local quota = (refused.message or ""):find("exceeded quota", 1, true)
+    local msg = string.format("%s cannot create pods: %s", name, refused.message or refused.reason or "refused")
+    if quota then msg = msg .. " (raise the project's quota, or lower the app's resources or replicas)" end
+    out.phase = "Failed"
+    out.ready = M.condition("Ready", false, quota and "QuotaExceeded" or (refused.reason or "FailedCreate"), msg)
+    out.progressing = M.condition("Progressing", false, quota and "QuotaExceeded" or (refused.reason or "FailedCreate"), msg)
+  elseif deadline and deadline.status == "False" and deadline.reason == "ProgressDeadlineExceeded" then
     local msg = string.format("%s did not finish rolling out in time (%s)", name, deadline.message or "ProgressDeadlineExceeded")
     if message then msg = msg .. "; " .. message end
     out.phase = "Failed"

@@ -489,6 +489,21 @@ describe("App policy", function()
       assert.equal('Deployment web did not finish rolling out in time (ReplicaSet "web-5d9" has timed out progressing.)', out.status.conditions[1].message)
     end)
 
+    it("is Failed at once when the API refuses its pods (a quota), long before the deadline", function()
+      local quota = 'pods "web-5d9-x" is forbidden: exceeded quota: kipper-quota, requested: pods=1, used: pods=10, limited: pods=10'
+      local out = observe(app({ replicas = 2 }), { observedGeneration = 3, replicas = 1, updatedReplicas = 1, readyReplicas = 1,
+        availableReplicas = 1, conditions = { { type = "Progressing", status = "True", reason = "ReplicaSetUpdated" },
+          { type = "ReplicaFailure", status = "True", reason = "FailedCreate", message = quota } } })
+      assert.equal("Failed", out.status.phase)
+      assert.same({ "Ready", "False", "QuotaExceeded" }, cond(out, 1))
+      assert.equal("Deployment web cannot create pods: " .. quota ..
+        " (raise the project's quota, or lower the app's resources or replicas)", out.status.conditions[1].message)
+      -- another refusal keeps the API's reason
+      out = observe(app(), { observedGeneration = 3, replicas = 0, conditions = {
+        { type = "ReplicaFailure", status = "True", reason = "FailedCreate", message = "pods is forbidden: violates PodSecurity" } } })
+      assert.same({ "Ready", "False", "FailedCreate" }, cond(out, 1))
+    end)
+
     it("is Ready at zero replicas", function()
       local out = observe(app({ replicas = 0 }), { observedGeneration = 3, replicas = 0 })
       assert.same({ "Ready", "True", "ScaledToZero" }, { out.status.phase, out.status.conditions[1].status, out.status.conditions[1].reason })
