@@ -24,6 +24,7 @@ M.flags = {
   { name = "cluster-id", arg = "ID", help = "the cluster ID for generated hosts (default: kipper-config's clusterId)" },
   { name = "zone", arg = "ZONE", help = "the DNS zone of generated hosts (default: kipper-config's zone, else kipper.run)" },
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
+  { name = "resync", arg = "SECONDS", default = "600", help = "reconcile every resource again this often (unchanged ones cost no write)" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
   { name = "help", short = "h", help = "show this help" },
@@ -90,6 +91,9 @@ local function parse(argv)
     end
   end
   if not flags.listen:match(":%d+$") then errors.usage(string.format("--listen takes ADDRESS:PORT, not %q", flags.listen)) end
+  local resync = tonumber(flags.resync)
+  if not resync or resync < 1 then errors.usage(string.format("--resync takes a number of seconds (1 or more), not %q", flags.resync)) end
+  flags.resync = resync
   local names = {}
   for _, n in ipairs(strings.split(flags.policies, ",")) do
     n = n:match("^%s*(.-)%s*$")
@@ -167,6 +171,7 @@ local function run(argv)
     kinds = table.concat(kinds, ",") })
   local load = settings_loader(client, flags)
   local failure
+  local next_resync = 0
   local why = srv:run({ tick = 0.02, on_tick = function(now)
     if not engine.cluster then
       local cluster, err = load(now)
@@ -181,6 +186,10 @@ local function run(argv)
     end
     engine:step(0.25)
     engine:probe(10)
+    if now >= next_resync then
+      if next_resync > 0 then log.debug("resync", { queued = engine:resync() }) end
+      next_resync = now + flags.resync
+    end
   end })
   if failure then
     engine:close()

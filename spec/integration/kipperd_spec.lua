@@ -259,6 +259,20 @@ describe("kipperd", function()
       assert.same(a.status, get(AV, "App", "web").status)
     end)
 
+    it("reconciles everything again on each resync, and an unchanged resource costs no write", function()
+      assert(ready("web"))
+      assert.equal(0, kd:stop("TERM"))
+      kd = kipperd.start({ kubeconfig = sb.kubeconfig, plugin_path = FIXTURES, policies = "app,service", verbose = true,
+        args = { "--resync", "1" } })
+      assert(kd:wait_ready(), kd:output())
+      local key = 'kipperd_reconcile_total{kind="App",result="success"}'
+      assert(eventually(function() return (kd:metrics()[key] or 0) >= 1 end, 10), kd:output())
+      local first = kd:metrics()
+      -- nothing changes, yet the App is reconciled again within a few resync periods
+      assert(eventually(function() return kd:metrics()[key] >= first[key] + 2 end, 10), kd:output())
+      assert.equal(first.kipperd_api_requests_total, kd:metrics().kipperd_api_requests_total)
+    end)
+
     it("lets the sandbox's garbage collector remove everything when the resource goes", function()
       assert(c:delete(AV, "App", "web", "default"))
       assert(eventually(function()

@@ -151,6 +151,23 @@ function Engine:_on_event(kk, typ, old, new)
   end
 end
 
+---Queues every resource of every controller again (a periodic resync: what a missed event or a
+---change outside the watched objects left behind is put right). Reconciles that find everything
+---current write nothing.
+---@return integer queued
+function Engine:resync()
+  local n = 0
+  for _, c in ipairs(self.controllers) do
+    if self.cache:kind(c.api_version, c.kind) then
+      for _, obj in ipairs(self.cache:list(c.api_version, c.kind)) do
+        c:add(owner.key(obj.metadata.namespace, obj.metadata.name))
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+
 ---Sets the cluster settings policies see as ctx.cluster (the engine starts once it has them).
 ---@param cluster table
 function Engine:set_cluster(cluster)
