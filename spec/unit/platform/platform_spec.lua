@@ -5,14 +5,13 @@
 -- against k3s's HelmChart CRD schema with unknown spec fields refused, the ClusterIssuer against
 -- cert-manager's schema (spec/fixtures/k8s-schemas); the CRDs' own schemas are checked for
 -- structure here, since the sandbox has no schema for CustomResourceDefinition itself.
-local api_mod = require "kip.sandbox.api"
 local components = require "kip.platform.components"
 local crds = require "kip.platform.crds"
 local fs = require "kip.fs"
 local json = require "kip.json"
-local status = require "kip.sandbox.status"
 local tables = require "kip.util.tables"
 local validate = require "kip.sandbox.validate"
+local policy_helpers = require "helpers.policy"
 local yaml = require "kip.yaml"
 
 -- What the k3s recipe sets, with the values a site would change.
@@ -48,22 +47,8 @@ local COMBOS = {
 
 local SCHEMAS = os.getenv("KIP_K8S_SCHEMAS") or "spec/fixtures/k8s-schemas"
 
--- A sandbox API in this process that refuses unknown fields, with Kipper's CRDs registered.
-local function new_api()
-  local api = api_mod.new({ address = "127.0.0.1:6443" })
-  api.field_validation = "Strict"
-  local crd_def = api.registry:get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-  for _, c in ipairs(crds.all()) do api:create(crd_def, nil, c, { manager = "kip" }) end
-  return api
-end
-
--- Runs fn; nil when it passes, else the message of the Status it raised (other errors propagate).
-local function refusal(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  if status.is(err) then return err.message end
-  error(err, 0)
-end
+-- A strict sandbox API in this process with Kipper's CRDs, and the Status message of a refusal
+local new_api, refusal = policy_helpers.new_api, policy_helpers.refusal
 
 -- A resource definition checking against a copy of def's schema in which spec keeps no unknown
 -- fields (k3s's HelmChart CRDs preserve them, which would let a misspelt field through).
