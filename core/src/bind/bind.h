@@ -73,6 +73,7 @@ void bind_check_opts(lua_State *L, int idx); /* may raise */
 
 /* Every core module; registry.c is the one list that puts them in package.preload. */
 int luaopen_kip_fs(lua_State *L);
+int luaopen_kip_gateway(lua_State *L);
 int luaopen_kip_host(lua_State *L);
 int luaopen_kip_http(lua_State *L);
 int luaopen_kip_informer(lua_State *L);

@@ -6,6 +6,7 @@
 
 const luaL_Reg kip_core_modules[] = {
 	{"kip.fs", luaopen_kip_fs},
+	{"kip.gateway", luaopen_kip_gateway},
 	{"kip.host", luaopen_kip_host},
 	{"kip.http", luaopen_kip_http},
 	{"kip.informer", luaopen_kip_informer},

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * HTTP/1.1 message heads for the gateway: request and response head parsing with the framing
+ * rules a trusted proxy enforces, and a streaming chunked-framing validator. Pure functions over
+ * caller buffers; no allocation, no I/O. */
+#ifndef KIP_GATEWAY_HTTP1_H
+#define KIP_GATEWAY_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define H1_MAX_HEADERS 100
+enum h1_result { H1_OK = 0, H1_INCOMPLETE = 1, H1_BAD = 400, H1_URI_TOO_LONG = 414,
+                 H1_HEAD_TOO_LARGE = 431, H1_NOT_IMPLEMENTED = 501, H1_BAD_VERSION = 505 };
+struct h1_header { const char *name; size_t name_len; const char *value; size_t value_len; };
+enum h1_body { H1_BODY_NONE, H1_BODY_LENGTH, H1_BODY_CHUNKED, H1_BODY_UNTIL_CLOSE /* responses only */ };
+struct h1_request {
+	const char *method; size_t method_len;
+	const char *target; size_t target_len;
+	int minor;                      /* HTTP/1.<minor>: 0 or 1 */
+	struct h1_header headers[H1_MAX_HEADERS]; size_t n_headers;
+	size_t head_len;                /* bytes up to and including the blank line */
+	enum h1_body body; uint64_t content_length;
+	const char *host; size_t host_len;   /* the one Host header (required for 1.1; absolute-form targets refused) */
+	bool keep_alive;                /* 1.1 without "Connection: close", or 1.0 with keep-alive */
+	bool upgrade;                   /* Connection has the "upgrade" token and an Upgrade header is present */
+	bool expect_continue;
+};
+struct h1_response {
+	int status; int minor;
+	struct h1_header headers[H1_MAX_HEADERS]; size_t n_headers;
+	size_t head_len; enum h1_body body; uint64_t content_length; bool keep_alive; bool upgrade /* 101 */;
+};
+/* Parse the head at the start of buf[0..len). max_head bounds the head (request line alone over
+ * 8 KiB -> H1_URI_TOO_LONG; head over max_head -> H1_HEAD_TOO_LARGE, also when still incomplete).
+ * Refused (H1_BAD): CL together with TE, duplicate/invalid CL (differing or not 1*DIGIT, overflow),
+ * TE other than exactly "chunked" as the final coding (other codings -> H1_NOT_IMPLEMENTED),
+ * obs-fold, bare CR/LF where CRLF is needed (accept bare LF? NO: CRLF only), NUL or CTLs in
+ * values, whitespace before ':' or in names, missing/duplicate Host in 1.1, invalid method token,
+ * target not origin-form/asterisk-form (authority-form only with CONNECT, which is refused 501). */
+int h1_parse_request(const char *buf, size_t len, size_t max_head, struct h1_request *req);
+/* head_request: the request was HEAD (no body). Status 1xx/204/304 -> no body. */
+int h1_parse_response(const char *buf, size_t len, size_t max_head, bool head_request, struct h1_response *res);
+/* Chunked framing, streamed: validates and finds the end; the bytes are passed through verbatim.
+ * Chunk sizes: 1*HEXDIG (max 16 digits, no overflow), chunk extensions allowed but bounded (the
+ * whole size line <= 4 KiB), trailers bounded (<= 8 KiB total). */
+struct h1_chunked { int state; uint64_t remaining; size_t line_len; size_t trailer_len; };
+void h1_chunked_init(struct h1_chunked *c);
+/* Consumes up to len bytes; returns the count consumed (< len only when *done: the rest belongs
+ * to the next message), or -1 on bad framing. */
+ptrdiff_t h1_chunked_feed(struct h1_chunked *c, const char *buf, size_t len, bool *done);
+/* Case-insensitive header lookup helpers as needed. */
+
+#endif
