@@ -3,8 +3,8 @@
  * streams for long-lived responses (watches, followed logs). civetweb's threads have small stacks
  * (Debian builds it with 100 KiB), so they hand each request to a pool of executor threads with
  * full-size stacks, which take the host lock (bind.h) and run the handler on a Lua thread of their
- * own; srv:run() is the main thread's loop (ticks, SIGINT/SIGTERM) and releases the lock while it
- * waits. Uses kip/http_server.h and pthreads. */
+ * own; srv:run() is the main thread's loop (ticks, SIGINT/SIGTERM, and SIGHUP when asked) and
+ * releases the lock while it waits. Uses kip/http_server.h and pthreads. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -440,12 +440,14 @@ static int l_server_listen(lua_State *L)
 	s->threads_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* released in server_close */
 	s->n_threads = executors;
 
-	/* SIGINT and SIGTERM go to srv:run's signalfd: block them before civetweb's threads exist,
-	 * so they inherit the mask. */
+	/* SIGINT, SIGTERM and SIGHUP go to srv:run's signalfd: block them before civetweb's threads
+	 * exist, so they inherit the mask (a SIGHUP is acted on by srv:run: returned with hup = true,
+	 * else it ends the process as it would have). */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -490,20 +492,35 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/** srv:run{tick = seconds, on_tick = function(now)} -> "stopped" | "SIGINT" | "SIGTERM"
- * Serves until srv:stop() or a signal, calling on_tick every `tick` seconds. */
+/* A SIGHUP that srv:run was not asked to return: the default action (the process ends), as it
+ * was before the server blocked the signal. */
+static void hangup_default(void)
+{
+	sigset_t hup;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	signal(SIGHUP, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &hup, NULL);
+	raise(SIGHUP);
+}
+
+/** srv:run{tick = seconds, on_tick = function(now), hup = false} -> "stopped" | "SIGINT" | "SIGTERM" | "SIGHUP"
+ * Serves until srv:stop() or a signal, calling on_tick every `tick` seconds. With hup = true a
+ * SIGHUP returns "SIGHUP" (call run again to go on serving); without, it ends the process. */
 static int l_server_run(lua_State *L)
 {
 	struct l_server *s = check_server(L, 1);
 	bind_check_opts(L, 2);
 	double tick = bind_opt_number(L, 2, "tick", 0.1);
 	luaL_argcheck(L, tick > 0, 2, "tick must be positive");
+	bool hup = bind_opt_boolean(L, 2, "hup", false);
 	int has_tick = lua_istable(L, 2) && lua_getfield(L, 2, "on_tick") == LUA_TFUNCTION;
 	int on_tick = lua_gettop(L);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	int fd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (fd < 0)
 		return luaL_error(L, "kip.server: signalfd: %s", strerror(errno));
@@ -521,7 +538,9 @@ static int l_server_run(lua_State *L)
 		if (ready > 0) {
 			struct signalfd_siginfo si;
 			if (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-				why = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+				if (si.ssi_signo == SIGHUP && !hup)
+					hangup_default();
+				why = si.ssi_signo == SIGINT ? "SIGINT" : si.ssi_signo == SIGHUP ? "SIGHUP" : "SIGTERM";
 				break;
 			}
 		}

@@ -26,9 +26,10 @@ local server = {}
 local Server = {}
 ---@return integer port the port listened on (useful with port 0)
 function Server:port() end
----Serves until srv:stop(), SIGINT or SIGTERM, calling on_tick every tick seconds.
----@param opts? {tick?: number, on_tick?: fun(now: number)}
----@return "stopped"|"SIGINT"|"SIGTERM"
+---Serves until srv:stop(), SIGINT or SIGTERM, calling on_tick every tick seconds. With hup = true a
+---SIGHUP returns "SIGHUP" (call run again to go on serving); without, a SIGHUP ends the process.
+---@param opts? {tick?: number, on_tick?: fun(now: number), hup?: boolean}
+---@return "stopped"|"SIGINT"|"SIGTERM"|"SIGHUP"
 function Server:run(opts) end
 ---Makes run() return after the current tick.
 function Server:stop() end
