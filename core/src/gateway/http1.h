@@ -32,14 +32,26 @@ struct h1_response {
 	size_t head_len; enum h1_body body; uint64_t content_length; bool keep_alive; bool upgrade /* 101 */;
 };
 /* Parse the head at the start of buf[0..len). max_head bounds the head (request line alone over
- * 8 KiB -> H1_URI_TOO_LONG; head over max_head -> H1_HEAD_TOO_LARGE, also when still incomplete).
+ * 8 KiB -> H1_URI_TOO_LONG; head over max_head -> H1_HEAD_TOO_LARGE, also when still incomplete;
+ * more than H1_MAX_HEADERS fields -> H1_HEAD_TOO_LARGE). Pointers in *req point into buf.
+ * Call it again on the whole buffered head when more bytes arrive (it rescans; cheap).
+ * Empty lines (CRLF) before the request line are skipped: method may start after buf, and
+ * head_len counts them. Framing: TE chunked -> H1_BODY_CHUNKED; Content-Length N > 0 ->
+ * H1_BODY_LENGTH; Content-Length: 0 or neither -> H1_BODY_NONE. HTTP/1.0 with TE is refused.
+ * The target is origin-form ("/...") or "*" with OPTIONS; its bytes are VCHAR without '#'.
  * Refused (H1_BAD): CL together with TE, duplicate/invalid CL (differing or not 1*DIGIT, overflow),
  * TE other than exactly "chunked" as the final coding (other codings -> H1_NOT_IMPLEMENTED),
  * obs-fold, bare CR/LF where CRLF is needed (accept bare LF? NO: CRLF only), NUL or CTLs in
  * values, whitespace before ':' or in names, missing/duplicate Host in 1.1, invalid method token,
  * target not origin-form/asterisk-form (authority-form only with CONNECT, which is refused 501). */
 int h1_parse_request(const char *buf, size_t len, size_t max_head, struct h1_request *req);
-/* head_request: the request was HEAD (no body). Status 1xx/204/304 -> no body. */
+/* head_request: the request was HEAD (no body). Status 1xx/204/304 -> no body; 101 -> upgrade
+ * (keep_alive false: the connection becomes a tunnel). Otherwise TE with chunked last ->
+ * H1_BODY_CHUNKED, TE without it -> H1_BODY_UNTIL_CLOSE, CL N > 0 -> H1_BODY_LENGTH, CL 0 ->
+ * H1_BODY_NONE, neither -> H1_BODY_UNTIL_CLOSE (keep_alive false). CL with TE, duplicate or
+ * invalid CL, TE in 1.0 are H1_BAD whatever the status; a version other than 1.0/1.1 ->
+ * H1_BAD_VERSION; too large (status line included) -> H1_HEAD_TOO_LARGE. Same field rules as
+ * requests; the reason phrase may be empty (and the SP before it missing). */
 int h1_parse_response(const char *buf, size_t len, size_t max_head, bool head_request, struct h1_response *res);
 /* Chunked framing, streamed: validates and finds the end; the bytes are passed through verbatim.
  * Chunk sizes: 1*HEXDIG (max 16 digits, no overflow), chunk extensions allowed but bounded (the
@@ -47,8 +59,17 @@ int h1_parse_response(const char *buf, size_t len, size_t max_head, bool head_re
 struct h1_chunked { int state; uint64_t remaining; size_t line_len; size_t trailer_len; };
 void h1_chunked_init(struct h1_chunked *c);
 /* Consumes up to len bytes; returns the count consumed (< len only when *done: the rest belongs
- * to the next message), or -1 on bad framing. */
+ * to the next message), or -1 on bad framing (and every later call too). After done, further
+ * calls consume nothing and set *done again. Whitespace after the size only before a ';';
+ * trailer lines are field lines (no obs-fold, no whitespace before ':', no controls). */
 ptrdiff_t h1_chunked_feed(struct h1_chunked *c, const char *buf, size_t len, bool *done);
-/* Case-insensitive header lookup helpers as needed. */
+
+/* Whether h's name is name, ignoring ASCII case. */
+bool h1_name_is(const struct h1_header *h, const char *name);
+/* The first of headers[0..n) named name (ASCII case ignored), or NULL. */
+const struct h1_header *h1_header_find(const struct h1_header *headers, size_t n, const char *name);
+/* Whether the comma-separated list value[0..len) has the element token (ASCII case ignored,
+ * OWS around elements ignored); token must be lower case. E.g. Connection: keep-alive, Upgrade. */
+bool h1_list_has_token(const char *value, size_t len, const char *token);
 
 #endif
