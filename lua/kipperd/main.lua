@@ -3,7 +3,7 @@
 -- line, the connection (a kubeconfig or the pod's service account), the cluster settings, the
 -- reconcile engine with its policies, and the HTTP endpoints, all driven by kip.server's loop
 -- until SIGTERM or SIGINT (exit 0). Uses kip.cli.args/errors, kip.k8s, kip.log, kip.server,
--- kip.plugins, kip.reconcile.engine, kipperd.settings and kipperd.http.
+-- kip.plugins, kip.reconcile.engine, kipperd.settings, kipperd.heartbeat and kipperd.http.
 local args = require "kip.cli.args"
 local engine_mod = require "kip.reconcile.engine"
 local errors = require "kip.cli.errors"
@@ -25,6 +25,7 @@ M.flags = {
   { name = "zone", arg = "ZONE", help = "the DNS zone of generated hosts (default: kipper-config's zone, else kipper.run)" },
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
   { name = "resync", arg = "SECONDS", default = "600", help = "reconcile every resource again this often (unchanged ones cost no write)" },
+  { name = "gateway-heartbeat", arg = "SECONDS", default = "21600", help = "renew the cluster's name at its kipper-gateway this often (0: never)" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
   { name = "help", short = "h", help = "show this help" },
@@ -45,6 +46,9 @@ Flags:
 
 Cluster settings come from ConfigMap kipper-system/kipper-config (clusterId, zone, issuer,
 storageClass, ingressClass); --cluster-id and --zone override it.
+
+When `kip domain register` stored Secret kipper-system/kipper-gateway, kipperd sends the gateway a
+heartbeat every --gateway-heartbeat seconds, which keeps the cluster's name.
 
 Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus).
 SIGTERM or SIGINT stops kipperd cleanly (exit status 0).
@@ -94,6 +98,11 @@ local function parse(argv)
   local resync = tonumber(flags.resync)
   if not resync or resync < 1 then errors.usage(string.format("--resync takes a number of seconds (1 or more), not %q", flags.resync)) end
   flags.resync = resync
+  local beat = tonumber(flags["gateway-heartbeat"])
+  if not beat or beat < 0 then
+    errors.usage(string.format("--gateway-heartbeat takes a number of seconds (0 turns it off), not %q", flags["gateway-heartbeat"]))
+  end
+  flags["gateway-heartbeat"] = beat
   local names = {}
   for _, n in ipairs(strings.split(flags.policies, ",")) do
     n = n:match("^%s*(.-)%s*$")
@@ -170,6 +179,8 @@ local function run(argv)
   log.info("started", { listen = string.format("%s:%d", host, srv:port()), server = conn.server,
     kinds = table.concat(kinds, ",") })
   local load = settings_loader(client, flags)
+  local heartbeat = flags["gateway-heartbeat"] > 0 and require("kipperd.heartbeat").new({ client = client,
+    interval = flags["gateway-heartbeat"], metrics = engine.metrics }) or nil
   local failure
   local next_resync = 0
   local why = srv:run({ tick = 0.02, on_tick = function(now)
@@ -186,6 +197,7 @@ local function run(argv)
     end
     engine:step(0.25)
     engine:probe(10)
+    if heartbeat then heartbeat:tick(now) end
     if now >= next_resync then
       if next_resync > 0 then log.debug("resync", { queued = engine:resync() }) end
       next_resync = now + flags.resync

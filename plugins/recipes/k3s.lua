@@ -9,6 +9,11 @@
 local apply = require "kip.install.apply"
 local components = require "kip.platform.components"
 local crds = require "kip.platform.crds"
+local default_tls = require "kip.platform.default_tls"
+local domain_api = require "kip.domain.api"
+local domain_message = require "kip.domain.message"
+local domain_register = require "kip.domain.register"
+local domain_store = require "kip.domain.store"
 local files = require "kip.install.k3s_files"
 local k8s = require "kip.k8s"
 local local_cluster = require "kip.install.local_cluster"
@@ -43,6 +48,7 @@ local vars = {
   ["console.host"] = "",
   ["domain.zone"] = "kipper.run",
   ["cluster.id"] = "",
+  gateway = domain_api.DEFAULT_URL,
   ["wait.timeout"] = 600,
 }
 
@@ -247,14 +253,97 @@ steps[#steps + 1] = api_step("storage", "Set up storage", function(ctx) return c
     return true
   end)
 
+-- made once: a re-run keeps the key a gateway has pinned
+steps[#steps + 1] = {
+  name = "default-tls", title = "Make the cluster's default certificate",
+  check = function(ctx)
+    local c = client(ctx)
+    if not c then return false end
+    local ok = default_tls.usable(c:get("v1", "Secret", default_tls.NAME, default_tls.NAMESPACE))
+    return ok and "kept: it exists already"
+  end,
+  run = function(ctx)
+    local c = client(ctx) or ctx:fail("there is no connection to the cluster's API yet")
+    local live = c:get("v1", "Secret", default_tls.NAME, default_tls.NAMESPACE)
+    local secret = default_tls.secret(default_tls.host(ctx.vars))
+    local ok, err
+    if live then
+      -- there but unusable: replace it
+      secret.metadata.resourceVersion = live.metadata.resourceVersion
+      ok, err = c:update(secret, { field_manager = apply.FIELD_MANAGER })
+    else
+      ok, err = c:create(secret, { field_manager = apply.FIELD_MANAGER })
+    end
+    if not ok then ctx:fail(string.format("cannot write Secret %s/%s: %s", default_tls.NAMESPACE, default_tls.NAME, err)) end
+  end,
+}
+
 steps[#steps + 1] = api_step("traefik", "Configure Traefik", function(ctx) return components.traefik(ctx.vars) end)
 
 steps[#steps + 1] = api_step("kipperd", "Start kipperd and the console", function(ctx) return components.kipperd(ctx.vars) end,
   function(c) return deployments_ready(c, "kipper-system", { "kipperd" }) end,
   "kubectl -n kipper-system describe deployment kipperd shows why its pods do not start.")
 
+-- Registration with the gateway: its failure is a warning, never a failed install.
+local function gateway_skip(ctx)
+  if ctx.vars.gateway == "" then return "no gateway (gateway=\"\")" end
+  if not domain_message.ipv4((ctx.vars["cluster.id"]:gsub("%-", "."))) then
+    return "the cluster has no IPv4 address for a name under the gateway's zone"
+  end
+end
+
+steps[#steps + 1] = {
+  name = "gateway", title = "Register the cluster's domain with the gateway",
+  check = function(ctx)
+    local skip = gateway_skip(ctx)
+    if skip then return skip end
+    local c = client(ctx)
+    if not c then return false end
+    local reg = domain_store.load(c)
+    return reg and reg.cluster == ctx.vars["cluster.id"] and domain_api.check_url(reg.gateway) == domain_api.check_url(ctx.vars.gateway)
+      and "registered already"
+  end,
+  run = function(ctx)
+    local c = client(ctx) or ctx:fail("there is no connection to the cluster's API yet")
+    local cluster = ctx.vars["cluster.id"]
+    local retry = "kip domain register --gateway " .. ctx.vars.gateway
+    local function warn(err, hint)
+      ctx:say("warning: the cluster is installed, but not registered with the gateway: " .. tostring(err))
+      if hint then ctx:say(hint) end
+      ctx:say("Register it later with: " .. retry)
+    end
+    local api, aerr = domain_api.new({ url = ctx.vars.gateway, timeout = 20 })
+    if not api then return warn(aerr) end
+    local key, kerr, khint = domain_store.read_key(c)
+    if not key then api:close() return warn(kerr, khint) end
+    local old = domain_store.load(c)
+    local reg, err, code, hint
+    for attempt = 1, 3 do
+      -- the claim goes out from the server, whose address the name is for
+      reg, err, code, hint = domain_register.register({ api = api, cluster = cluster, ip = (cluster:gsub("%-", ".")), key = key,
+        token = old and old.cluster == cluster and old.token or nil,
+        claim = domain_register.curl_claim(function(cmd, o) return ctx.target:exec(cmd, o) end),
+        say = function(text) ctx:say(text) end,
+        on_token = function(t)
+          old = { gateway = api.url, cluster = cluster, token = t }
+          local ok, werr = domain_store.save(c, old)
+          if not ok then ctx:say("warning: " .. werr) end
+        end })
+      -- Traefik may still be restarting with the default certificate: a refused proof is tried again
+      if reg or code ~= "refused" or not old or attempt == 3 then break end
+      ctx:say("the gateway refused the proof; trying again in 10 seconds")
+      apply.wait(function() return false end, { timeout = 10, tick = function() ctx.ui:tick() end })
+    end
+    api:close()
+    if not reg then return warn(err, hint) end
+    local zone = reg.zone or ctx.vars["domain.zone"]
+    ctx:say(string.format("registered: https://%s, console %s", domain_message.domain(cluster, zone),
+      domain_message.console_url(cluster, zone)))
+  end,
+}
+
 return {
-  description = "k3s on a Linux server, then Kipper: resource types, cert-manager, storage, Traefik, kipperd",
+  description = "k3s on a Linux server, then Kipper: resource types, cert-manager, storage, Traefik, kipperd, the gateway",
   vars = vars,
   steps = steps,
 }

@@ -49,6 +49,8 @@ struct kip_http_client_opts {
 	                                 * in a message, wiped from memory when the client is freed */
 	unsigned connect_timeout_ms;    /* 0: libcurl's default (300 s) */
 	const char *user_agent;         /* NULL: "kip/VERSION" */
+	const char *local_address;      /* NULL: the system's choice; else the numeric IP address
+	                                 * connections are made from (bound before connecting) */
 };
 
 struct kip_http_client_req {

@@ -137,6 +137,7 @@ static void l_http_check_client_opts(lua_State *L, int idx, struct kip_http_clie
 		luaL_error(L, "kip.http: option 'token' is empty");
 	o->user_agent = l_http_opt_cstring(L, idx, "user_agent", true);
 	o->connect_timeout_ms = l_http_opt_ms(L, idx, "connect_timeout");
+	o->local_address = l_http_opt_cstring(L, idx, "local_address", true);
 	o->headers = l_http_fields(L, idx, "headers", &o->nheaders);
 }
 

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* explicit_bzero, asprintf */
 #include "kip/http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <limits.h>
@@ -35,6 +36,7 @@ struct kip_http_client {
 	struct kip_http_stream *streams;/* transfers opened and not closed yet */
 	atomic_bool woken;              /* set by kip_http_client_wakeup */
 	char *ca_file, *cert_file, *key_file, *user_agent;
+	char *interface;                /* "host!ADDRESS" for CURLOPT_INTERFACE, or NULL */
 	struct http_buf ca, cert, key;  /* inline PEM */
 	bool insecure;
 	long connect_timeout_ms;
@@ -185,6 +187,10 @@ int kip_http_client_new(const struct kip_http_client_opts *opts, struct kip_http
 		return rc;
 	if (opts->token && (strpbrk(opts->token, "\r\n") || !*opts->token))
 		return kip_err_set(err, KIP_EINVAL, "the bearer token is empty or has a line break");
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (opts->local_address && inet_pton(AF_INET, opts->local_address, addr) != 1 &&
+	    inet_pton(AF_INET6, opts->local_address, addr) != 1)
+		return kip_err_set(err, KIP_EINVAL, "local_address %s is not a numeric IP address", opts->local_address);
 	pthread_once(&http_once, http_global_init);
 	if (http_global_rc != CURLE_OK)
 		return kip_err_set(err, KIP_EIO, "libcurl: %s", curl_easy_strerror(http_global_rc));
@@ -204,6 +210,8 @@ int kip_http_client_new(const struct kip_http_client_opts *opts, struct kip_http
 	    (opts->cert_data && http_buf_append(&c->cert, opts->cert_data, opts->cert_len)) ||
 	    (opts->key_data && http_buf_append(&c->key, opts->key_data, opts->key_len)))
 		failed = true;
+	if (opts->local_address && asprintf(&c->interface, "host!%s", opts->local_address) < 0)
+		c->interface = NULL, failed = true;
 	c->insecure = opts->insecure;
 	c->connect_timeout_ms = (long)opts->connect_timeout_ms;
 	c->headers = calloc(opts->nheaders + 1, sizeof *c->headers);
@@ -251,6 +259,7 @@ void kip_http_client_free(struct kip_http_client *c)
 	free(c->cert_file);
 	free(c->key_file);
 	free(c->user_agent);
+	free(c->interface);
 	http_buf_free(&c->ca, false);
 	http_buf_free(&c->cert, false);
 	http_buf_free(&c->key, true);
@@ -443,6 +452,8 @@ static CURLcode http_setup(struct kip_http_client *c, struct kip_http_stream *s,
 	HTTP_SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	if (c->connect_timeout_ms)
 		HTTP_SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	if (c->interface)
+		HTTP_SET(CURLOPT_INTERFACE, c->interface);
 	if (req->timeout_ms)
 		HTTP_SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	if (c->ca_file || c->ca.data) {
@@ -594,6 +605,7 @@ static int http_fail(const struct kip_http_stream *s, struct kip_err *err)
 	int code;
 	switch (s->result) {
 	case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: case CURLE_COULDNT_CONNECT:
+	case CURLE_INTERFACE_FAILED: /* local_address is not this machine's */
 		code = KIP_ECONNECT;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:

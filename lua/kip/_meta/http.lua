@@ -18,6 +18,7 @@ local http = {}
 ---@field headers? table<string, string|false> sent with every request (a request's own header wins)
 ---@field connect_timeout? number seconds (default: libcurl's 300)
 ---@field user_agent? string default "kip/VERSION"
+---@field local_address? string numeric IP address connections are made from (default: the system's choice)
 
 ---@class kip.http.request
 ---@field url string http:// or https://

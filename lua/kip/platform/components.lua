@@ -5,6 +5,7 @@
 -- Service, console Ingress). Pure data, no I/O. The CRDs are kip.platform.crds, whose resource
 -- names kipperd's ClusterRole covers. Uses kip.platform.meta and kip.yaml.
 local crds = require "kip.platform.crds"
+local default_tls = require "kip.platform.default_tls"
 local meta = require "kip.platform.meta"
 local yaml = require "kip.yaml"
 
@@ -135,7 +136,8 @@ end
 
 ---HelmChartConfig traefik: settings for k3s's bundled Traefik v3 chart (values layout of
 ---traefik-helm-chart v34 and later): JSON access logs, Ingresses to ExternalName services, the
----HTTP to HTTPS redirect and trusted forwarding proxies.
+---HTTP to HTTPS redirect, trusted forwarding proxies, and the default certificate (Secret
+---kube-system/kipper-default-tls, kip.platform.default_tls) that a kipper-gateway pins.
 ---@param vars kip.platform.vars traefik.redirect_https, traefik.trusted_ips
 ---@return table[] objects
 function M.traefik(vars)
@@ -153,6 +155,7 @@ function M.traefik(vars)
     logs = { access = { enabled = true, format = "json" } },
     providers = { kubernetesIngress = { allowExternalNameServices = true } },
     ports = next(ports) and ports or nil,
+    tlsStore = { default = { defaultCertificate = { secretName = default_tls.NAME } } },
   }
   return list({ meta.object("helm.cattle.io/v1", "HelmChartConfig", "traefik", { namespace = "kube-system" },
     { spec = { valuesContent = assert(yaml.encode(values)) } }) })
