@@ -1,0 +1,63 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- Rate limits for the registration API: one token bucket per client IP, refilled at `rate` tokens
+-- a second up to `burst`; a request costs tokens by kind (a read 1, a POST more, a proof, which
+-- makes the gateway connect out, most). Pure: the caller passes the clock.
+local M = {}
+
+M.DEFAULT_RATE = 5
+M.DEFAULT_BURST = 20
+M.MAX_CLIENTS = 100000
+-- what a request costs, by kind
+M.COST = { read = 1, post = 4, proof = 10 }
+
+local Limiter = {}
+Limiter.__index = Limiter
+
+---A limiter.
+---@param opts? {rate?: number, burst?: number, max_clients?: integer, cost?: table<string, number>}
+function M.new(opts)
+  opts = opts or {}
+  return setmetatable({
+    rate = opts.rate or M.DEFAULT_RATE, burst = opts.burst or M.DEFAULT_BURST,
+    max_clients = opts.max_clients or M.MAX_CLIENTS, cost = opts.cost or M.COST,
+    buckets = {}, n = 0,
+  }, Limiter)
+end
+
+---Takes the cost of one request of `kind` from ip's bucket.
+---@param ip string
+---@param kind string "read", "post" or "proof" (unknown kinds cost 1)
+---@param now number seconds (any monotonic clock)
+---@return boolean allowed
+---@return integer|nil retry_after whole seconds until the request would be allowed
+function Limiter:take(ip, kind, now)
+  local cost = math.min(self.cost[kind] or 1, self.burst)
+  local b = self.buckets[ip]
+  if not b then
+    if self.n >= self.max_clients then self:sweep(now) end
+    if self.n >= self.max_clients then return false, 1 end
+    b = { tokens = self.burst, at = now }
+    self.buckets[ip] = b
+    self.n = self.n + 1
+  else
+    b.tokens = math.min(self.burst, b.tokens + (now - b.at) * self.rate)
+    b.at = now
+  end
+  if b.tokens >= cost then
+    b.tokens = b.tokens - cost
+    return true
+  end
+  return false, math.max(1, math.ceil((cost - b.tokens) / self.rate))
+end
+
+---Forgets the buckets that have filled up again (clients that went quiet).
+function Limiter:sweep(now)
+  for ip, b in pairs(self.buckets) do
+    if b.tokens + (now - b.at) * self.rate >= self.burst then
+      self.buckets[ip] = nil
+      self.n = self.n - 1
+    end
+  end
+end
+
+return M
