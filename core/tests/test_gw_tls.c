@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "bind/l_gateway.h"
 #include "check.h"
 #include "crypto/ossl.h"
 #include "gateway/tls.h"
@@ -759,6 +763,56 @@ static void test_s_client(void)
 	close(sv.lfd);
 }
 
+/* Runs chunk in L; returns its first result as a string (or an error message) in out. */
+static bool lua_run(lua_State *L, const char *chunk, char *out, size_t cap)
+{
+	bool ok = luaL_dostring(L, chunk) == LUA_OK;
+	const char *s = lua_tostring(L, -1);
+	snprintf(out, cap, "%s", s ? s : "(nil)");
+	lua_settop(L, 0);
+	return ok;
+}
+
+/* gateway.peer_certificate as Lua sees it (l_gateway.c lists it in the module's table). */
+static void test_lua_peer_certificate(void)
+{
+	struct server sv = {.conns = 1};
+	sv.lfd = listen_loopback(&sv.port);
+	pthread_t t;
+	pthread_create(&t, NULL, serve, &sv);
+	lua_State *L = luaL_newstate();
+	luaL_openlibs(L);
+	lua_register(L, "peer_certificate", l_gateway_peer_certificate);
+	char chunk[512], out[8192];
+	snprintf(chunk, sizeof chunk, "local pem, err = peer_certificate('127.0.0.1', %d, {sni = 'x.wild.example.com'}) "
+	         "return pem or err", sv.port);
+	CHECK(lua_run(L, chunk, out, sizeof out));
+	CHECK(count(out, "-----BEGIN CERTIFICATE-----") == 1);
+	char *want = NULL;
+	size_t len = 0;
+	struct kip_err e = {0};
+	CHECK(kip_cert_pem(id_wild.cert, &want, &len, &e) == 0);
+	CHECK_STR(out, want);
+	free(want);
+	pthread_join(t, NULL);
+	close(sv.lfd);
+	/* nothing listens there now: nil, msg, code */
+	snprintf(chunk, sizeof chunk, "local pem, err, code = peer_certificate('127.0.0.1', %d, {timeout = 2}) "
+	         "assert(pem == nil and err:find('127.0.0.1', 1, true)) return code", sv.port);
+	CHECK(lua_run(L, chunk, out, sizeof out));
+	CHECK_STR(out, "connect");
+	CHECK(lua_run(L, "local pem, err, code = peer_certificate('localhost', 443) return code", out, sizeof out));
+	CHECK_STR(out, "invalid");
+	/* misuse raises */
+	CHECK(!lua_run(L, "return peer_certificate('127.0.0.1', 0)", out, sizeof out) && strstr(out, "port"));
+	CHECK(!lua_run(L, "return peer_certificate('127.0.0.1', 443, {timeout = 0})", out, sizeof out) &&
+	      strstr(out, "timeout"));
+	CHECK(!lua_run(L, "return peer_certificate('127.0.0.1', 443, {sni = 5})", out, sizeof out) && strstr(out, "sni"));
+	CHECK(!lua_run(L, "return peer_certificate('127.0.0.1', 443, 'x')", out, sizeof out));
+	CHECK(!lua_run(L, "return peer_certificate()", out, sizeof out));
+	lua_close(L);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -774,6 +828,7 @@ int main(void)
 	RUN(test_fetch_chain);
 	RUN(test_fetch_failures);
 	RUN(test_s_client);
+	RUN(test_lua_peer_certificate);
 	teardown();
 	return check_summary();
 }
