@@ -23,7 +23,7 @@ local function claim_hint(code, reg)
       "register it again; a name nobody renews is freed after its hold period.", reg.cluster)
   elseif code == "refused" then
     return string.format("A self-registration must come from the cluster's own address (%s), and that address must be " ..
-      "public. Run it on the cluster's server (kip install does), or check --ip.", reg.ip)
+      "public. 'kip domain register --from server' sends it from the cluster's server over SSH (kip install does).", reg.ip)
   end
 end
 
@@ -83,7 +83,10 @@ function M.register(opts)
     opts.token and ", with the stored token" or ""))
   local answer, err, code, hint = claim(api, { cluster = reg.cluster, ip = reg.ip, port = reg.port, scheme = reg.scheme },
     opts.token, "registering " .. reg.cluster)
-  if not answer then return nil, err, code, hint or claim_hint(code, reg) end
+  if not answer then
+    local ours = claim_hint(code, reg)
+    return nil, err, code, (hint and ours) and (hint .. "\n" .. ours) or hint or ours
+  end
   local token = answer.token or opts.token
   if type(token) ~= "string" or token == "" then
     return nil, "registering " .. reg.cluster .. ": the gateway sent no renewal token", "http",
