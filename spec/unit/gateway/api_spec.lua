@@ -176,6 +176,7 @@ describe("kipper_gateway.api", function()
 
     it("refuses a wrong key, a replayed nonce, another cluster's nonce and a missing token", function()
       local status, body = request("POST", "/v1/clusters", { cluster = "203-0-113-10" })
+      assert.equal(202, status)
       local token, c = body.token, body.challenge
       local _, chain = key_and_chain()
       served.chain = chain
@@ -235,6 +236,7 @@ describe("kipper_gateway.api", function()
       changes = 0
       now = now + 30 * DAY
       local status, body = request("GET", "/v1/clusters/203-0-113-10", nil, { token = token })
+      assert.equal(200, status)
       assert.equal("expired", body.state)
       assert.equal(409, (request("POST", "/v1/clusters", { cluster = "203-0-113-10" })))
       status, body = request("POST", "/v1/clusters/203-0-113-10/heartbeat", nil, { token = token })
