@@ -761,6 +761,18 @@ static void test_s_client(void)
 	pthread_join(t, NULL);
 	CHECK(sv.handshakes == 1);
 	close(sv.lfd);
+
+	/* the pin as the contract's shell recipe computes it */
+	snprintf(cmd, sizeof cmd, "/usr/bin/openssl x509 -pubkey -noout -in %s | /usr/bin/openssl pkey -pubin "
+	         "-outform DER | sha256sum", id_wild.cert_file);
+	f = popen(cmd, "r");
+	n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+	out[n] = '\0';
+	if (f)
+		pclose(f);
+	char hex[65];
+	kip_hex_encode(hex, id_wild.spki, 32, 0);
+	CHECK(n >= 64 && strncmp(out, hex, 64) == 0);
 }
 
 /* Runs chunk in L; returns its first result as a string (or an error message) in out. */
