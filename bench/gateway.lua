@@ -367,10 +367,12 @@ end, start = function(ports)
   end
   local token = "bench-" .. trim(run({ "openssl", "rand", "-hex", "16" }))
   write(dir .. "/admin-token", token, 384)
+  -- the idle timeout the other proxies get too (300 s), so the idle connections stay open
+  write(dir .. "/config.json", '{"timeouts": {"idle": 300}}', 384)
   local p = start("kipper-gateway", pinned(PROXY_CPU, { GATEWAY_BIN, "--listen", "127.0.0.1:" .. ports[1],
     "--tls-listen", "127.0.0.1:" .. ports[2], "--cert", CERT, "--key", KEY, "--zone", "kipper.run",
     "--registry", dir .. "/registry.json", "--api-listen", "127.0.0.1:" .. ports[4],
-    "--admin-token-file", dir .. "/admin-token", "--workers", "1", "--allow-private-upstreams" }))
+    "--admin-token-file", dir .. "/admin-token", "--workers", "1", "--allow-private-upstreams", "--config", dir .. "/config.json" }))
   local body = string.format('{"cluster":"127-0-0-1","ip":"127.0.0.1","port":%d,"scheme":"http"}', ports[3])
   local deadline = host.monotonic() + 20
   while true do
@@ -436,10 +438,11 @@ local function idle_memory(peer, tls)
   local check = work .. "/idle.check"
   local argv = { "python3", "bench/gateway_idle.py", tostring(tls and ports[2] or ports[1]), tostring(IDLE), HOST, "--check-file", check }
   if tls then argv[#argv + 1] = "--tls" end
-  local idle = start("idle", pinned(OTHER_CPU, argv))
+  local iname = "idle-" .. name .. (tls and "-tls" or "-plain")
+  local idle = start(iname, pinned(OTHER_CPU, argv))
   local t0 = host.monotonic()
-  while not output("idle"):match("open %d+") do
-    if not idle:alive() then error(peer.name .. ": the idle client failed: " .. output("idle"), 0) end
+  while not output(iname):match("open %d+") do
+    if not idle:alive() then error(peer.name .. ": the idle client failed: " .. output(iname), 0) end
     if not p:alive() then error(peer.name .. " exited: " .. output(name), 0) end
     sleep(0.1)
   end
@@ -447,11 +450,11 @@ local function idle_memory(peer, tls)
   sleep(1)
   local after = rss_kib(p:pid())
   write(check, "")
-  while not output("idle"):match("alive %d+") do
-    if not idle:alive() then error(peer.name .. ": the idle client failed: " .. output("idle"), 0) end
+  while not output(iname):match("alive %d+") do
+    if not idle:alive() then error(peer.name .. ": the idle client failed: " .. output(iname), 0) end
     sleep(0.05)
   end
-  local alive = tonumber(output("idle"):match("alive (%d+)"))
+  local alive = tonumber(output(iname):match("alive (%d+)"))
   stop(idle)
   stop(p)
   return { before = before, after = after, alive = alive, setup = setup }
@@ -483,9 +486,11 @@ local function bench_peer(peer, upstream)
   stop(p)
   if IDLE > 0 then
     row.idle_plain = idle_memory(peer, false)
-    say("  %d idle plain: RSS %.1f -> %.1f MiB, %d still open", IDLE, row.idle_plain.before / 1024, row.idle_plain.after / 1024, row.idle_plain.alive)
+    say("  %d idle plain: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", IDLE, row.idle_plain.before / 1024,
+      row.idle_plain.after / 1024, row.idle_plain.alive, row.idle_plain.setup)
     row.idle_tls = idle_memory(peer, true)
-    say("  %d idle TLS: RSS %.1f -> %.1f MiB, %d still open", IDLE, row.idle_tls.before / 1024, row.idle_tls.after / 1024, row.idle_tls.alive)
+    say("  %d idle TLS: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", IDLE, row.idle_tls.before / 1024,
+      row.idle_tls.after / 1024, row.idle_tls.alive, row.idle_tls.setup)
   end
   return row
 end
