@@ -33,7 +33,7 @@ describe("kip install", function()
   local function install_args(h, extra)
     local args = { "install", "--host", h.address, "--ssh-port", tostring(h.port), "--ssh-key", h.key,
       "--set", "k3s.install_script_url=" .. installer.url, "--set", "k3s.api_port=" .. api_port,
-      "--set", "wait.timeout=60", "--set", "preflight.min_disk_gb=1" }
+      "--set", "wait.timeout=60", "--set", "preflight.min_disk_gb=1", "--set", "gateway=" }
     for _, a in ipairs(extra or {}) do args[#args + 1] = a end
     return args
   end
@@ -81,8 +81,10 @@ describe("kip install", function()
     assert.equals(0, r.status, r.stdout .. r.stderr)
     first = assert(json.decode(r.stdout))
     assert.equals("127-0-0-1", first.cluster)
-    assert.equals(2, first.skipped, r.stderr)
+    assert.equals(3, first.skipped, r.stderr)
     assert.matches("Wait for the API and the node %.%.%. skipped: ready already", r.stderr)
+    assert.matches("Make the cluster's default certificate %.%.%. done", r.stderr)
+    assert.matches("Register the cluster's domain with the gateway %.%.%. skipped: no gateway", r.stderr)
     assert.matches("Set up storage %.%.%. skipped: nothing to install", r.stderr)
     assert.equals("https://console-127-0-0-1.kipper.run", first.console)
     assert.matches("%[3/%d+%] Install k3s %.%.%. done", r.stderr)
@@ -285,7 +287,7 @@ describe("kip install as a user other than root", function()
   local function kip(user, extra, stdin)
     local args = { "install", "--host", h.address, "--ssh-port", tostring(h.port), "--ssh-key", h.key, "--ssh-user", user,
       "--accept-host-key", "--set", "k3s.install_script_url=" .. installer.url, "--set", "wait.timeout=60",
-      "--set", "preflight.min_disk_gb=1", "--set", "k3s.api_port=" .. require("helpers.sshd").free_port() }
+      "--set", "preflight.min_disk_gb=1", "--set", "k3s.api_port=" .. require("helpers.sshd").free_port(), "--set", "gateway=" }
     for _, a in ipairs(extra or {}) do args[#args + 1] = a end
     return helpers.kip(args, { env = { KIP_HOME = home, SSH_AUTH_SOCK = false }, stdin = stdin, timeout = 240 })
   end
