@@ -460,6 +460,25 @@ local function idle_memory(peer, tls)
   return { before = before, after = after, alive = alive, setup = setup }
 end
 
+-- GW_BENCH_PERF=kipper-gateway,nginx: after the measured runs, `perf record -g` of the proxy under
+-- another wrk run; the hottest symbols go to standard error (not into the table)
+local PERF = os.getenv("GW_BENCH_PERF")
+local function profile(name, p, port, tls)
+  if not proc.which("perf") then say("perf is not installed: no profile"); return end
+  local data = work .. "/perf-" .. name:lower() .. (tls and "-tls" or "-plain") .. ".data"
+  local rec = start("perf-record", { "perf", "record", "-F", "999", "-g", "-p", table.concat(tree(p:pid()), ","), "-o", data, "--", "sleep", tostring(SECONDS) })
+  sleep(0.5)
+  wrk(port, tls, SECONDS)
+  rec:wait(SECONDS + 30)
+  local r = proc.run({ "perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso,symbol", "--percent-limit", "0.7",
+    "-g", "none" }, { timeout = 120, max_output = 16 * 1024 * 1024 })
+  local lines = {}
+  for line in ((r and r.stdout) or ""):gmatch("[^\n]+") do
+    if not line:match("^#") and line:match("%S") then lines[#lines + 1] = (line:gsub("%s+%-%s+%-%s*$", "")) end
+  end
+  say("perf profile of %s under wrk (%s), self time:\n%s", name, tls and "TLS" or "plain", table.concat(lines, "\n", 1, math.min(#lines, 40)))
+end
+
 local function bench_peer(peer, upstream)
   local ports = free_ports(4)
   ports[3] = peer.upstream_port
@@ -483,6 +502,10 @@ local function bench_peer(peer, upstream)
   say("  plain: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%", row.plain.rps, row.plain.p50, row.plain.p99, row.plain.cpu * 100)
   row.tls = load(p, upstream, ports[2], true)
   say("  TLS: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%", row.tls.rps, row.tls.p50, row.tls.p99, row.tls.cpu * 100)
+  if PERF and ("," .. PERF .. ","):lower():find("," .. peer.name:lower() .. ",", 1, true) then
+    profile(peer.name, p, ports[1], false)
+    profile(peer.name, p, ports[2], true)
+  end
   stop(p)
   if IDLE > 0 then
     row.idle_plain = idle_memory(peer, false)
