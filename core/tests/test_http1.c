@@ -56,7 +56,7 @@ static void test_value_whitespace_trimmed(void)
 
 static void test_every_prefix_is_incomplete(void)
 {
-	const char *s = "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
+	const char *s = "\r\nPOST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
 	size_t n = strlen(s);
 	for (size_t i = 0; i < n; i++)
 		CHECK(h1_parse_request(s, i, MAX_HEAD, &req) == H1_INCOMPLETE);
@@ -261,6 +261,31 @@ static void test_bare_lf_refused_early(void)
 {
 	CHECK(parse_req("GET / HTTP/1.1\nHost") == H1_BAD);
 	CHECK(parse_req("\n") == H1_BAD);
+}
+
+/* Junk is refused from the first bytes: a TLS hello on the plain port need not wait for 408. */
+static void test_bad_request_line_refused_early(void)
+{
+	CHECK(h1_parse_request("\x16\x03\x01\x02\x00\x01", 6, MAX_HEAD, &req) == H1_BAD);
+	CHECK(parse_req("GET") == H1_INCOMPLETE);
+	CHECK(parse_req("GET /a") == H1_INCOMPLETE);
+	CHECK(parse_req("GET /a HTTP/1.") == H1_INCOMPLETE);
+	CHECK(parse_req("GET /a HTTP/1.1\r") == H1_INCOMPLETE);
+	CHECK(parse_req("GET /a HTTP/1.1X") == H1_BAD);
+	CHECK(parse_req("GET /a HTTP/1.x") == H1_BAD);
+	CHECK(parse_req("GET /a XTTP") == H1_BAD);
+	CHECK(parse_req("GET  /") == H1_BAD);
+	CHECK(parse_req("GET /a\tb") == H1_BAD);
+	CHECK(parse_req("GET /a HTTP/1.1\r\nHo") == H1_INCOMPLETE);
+	CHECK(parse_req("GET http://x/ HTTP/1.1\r\nHo") == H1_BAD);
+	CHECK(parse_req("GET / HTTP/3.0\r\nHo") == H1_BAD_VERSION);
+	CHECK(parse_req("CONNECT x:443 HTTP/1.1\r\n") == H1_NOT_IMPLEMENTED);
+	/* endless empty lines end in 431, not 414 */
+	char buf[64];
+	for (size_t i = 0; i < sizeof buf; i += 2)
+		memcpy(buf + i, "\r\n", 2);
+	CHECK(h1_parse_request(buf, sizeof buf, 32, &req) == H1_HEAD_TOO_LARGE);
+	CHECK(h1_parse_request(buf, 30, 32, &req) == H1_INCOMPLETE);
 }
 
 static void test_too_large(void)
@@ -584,6 +609,7 @@ int main(void)
 	RUN(test_target_forms);
 	RUN(test_refusals);
 	RUN(test_bare_lf_refused_early);
+	RUN(test_bad_request_line_refused_early);
 	RUN(test_too_large);
 	RUN(test_too_many_headers);
 	RUN(test_helpers);

@@ -125,8 +125,9 @@ bool h1_list_has_token(const char *value, size_t len, const char *token)
 /* ---- finding the head ---- */
 
 /* Finds the end of the head that starts at buf[start]: each LF must follow a CR, the first line
- * ends at *line_end (its CR), and the head ends after the first empty line. Scans at most
- * min(len, max_head) bytes. Returns H1_OK with *head_len, H1_INCOMPLETE, or an error code. */
+ * ends at *line_end (its CR; left alone while the line is incomplete), and the head ends after the
+ * first empty line. Scans at most min(len, max_head) bytes. Returns H1_OK with *head_len,
+ * H1_INCOMPLETE, or an error code. */
 static int find_head(const char *buf, size_t len, size_t max_head, size_t start, size_t max_line,
 		     size_t *line_end, size_t *head_len)
 {
@@ -333,6 +334,68 @@ static int parse_version(const char *p, size_t len, int *minor)
 /* request-target characters: visible ASCII without '#' (no fragment in a request). */
 static bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f && c != '#'; }
 
+/* Parses the request line buf[start..end) (end: its CR) into req. */
+static int parse_request_line(const char *buf, size_t start, size_t end, struct h1_request *req)
+{
+	/* request-line = method SP request-target SP HTTP-version, single spaces */
+	size_t i = start;
+	while (i < end && is_tchar((unsigned char)buf[i]))
+		i++;
+	if (i == start || i == end || buf[i] != ' ')
+		return H1_BAD;
+	req->method = buf + start;
+	req->method_len = i - start;
+	size_t ts = ++i;
+	while (i < end && is_target_char((unsigned char)buf[i]))
+		i++;
+	if (i == ts || i == end || buf[i] != ' ')
+		return H1_BAD;
+	req->target = buf + ts;
+	req->target_len = i - ts;
+	int r = parse_version(buf + i + 1, end - i - 1, &req->minor);
+	if (r != H1_OK)
+		return r;
+	if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0)
+		return H1_NOT_IMPLEMENTED;
+	if (req->target[0] == '*') {
+		if (req->target_len != 1 || req->method_len != 7 || memcmp(req->method, "OPTIONS", 7) != 0)
+			return H1_BAD;
+	} else if (req->target[0] != '/') {
+		return H1_BAD; /* absolute-form and authority-form */
+	}
+
+	return H1_OK;
+}
+
+/* Whether the first n bytes of an unfinished request line can still start a valid one: a method
+ * token, SP, target characters, SP, a prefix of HTTP/D.D. H1_OK or H1_BAD. */
+static int request_line_prefix(const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && is_tchar((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return H1_OK;
+	if (i == 0 || p[i] != ' ')
+		return H1_BAD;
+	size_t ts = ++i;
+	while (i < n && is_target_char((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return H1_OK;
+	if (i == ts || p[i] != ' ')
+		return H1_BAD;
+	static const char version[] = "HTTP/D.D\r";
+	for (size_t k = 0; ++i < n; k++) {
+		unsigned char c = (unsigned char)p[i];
+		if (k >= sizeof version - 1)
+			return H1_BAD; /* longer than a version and its CR */
+		if (version[k] == 'D' ? (c < '0' || c > '9') : c != (unsigned char)version[k])
+			return H1_BAD;
+	}
+	return H1_OK;
+}
+
 int h1_parse_request(const char *buf, size_t len, size_t max_head, struct h1_request *req)
 {
 	req->method = req->target = req->host = NULL;
@@ -344,40 +407,26 @@ int h1_parse_request(const char *buf, size_t len, size_t max_head, struct h1_req
 	req->keep_alive = req->upgrade = req->expect_continue = false;
 
 	/* RFC 9112 2.2: empty lines before the request line are ignored */
-	size_t start = 0;
-	while (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n')
+	size_t lim = len < max_head ? len : max_head, start = 0;
+	while (start + 1 < lim && buf[start] == '\r' && buf[start + 1] == '\n')
 		start += 2;
-	size_t line_end = 0, head_len = 0;
+	size_t line_end = SIZE_MAX, head_len = 0;
 	int r = find_head(buf, len, max_head, start, H1_MAX_REQUEST_LINE, &line_end, &head_len);
+	if (r == H1_INCOMPLETE) {
+		/* refuse junk (a TLS hello on the plain port, a garbled line) without waiting for
+		 * the rest of the head */
+		if (line_end != SIZE_MAX)
+			r = parse_request_line(buf, start, line_end, req);
+		else if (!(lim - start == 1 && buf[start] == '\r')) /* half an empty line */
+			r = request_line_prefix(buf + start, lim - start);
+		return r == H1_OK ? H1_INCOMPLETE : r;
+	}
 	if (r != H1_OK)
 		return r;
 
-	/* request-line = method SP request-target SP HTTP-version, single spaces */
-	size_t i = start;
-	while (i < line_end && is_tchar((unsigned char)buf[i]))
-		i++;
-	if (i == start || i == line_end || buf[i] != ' ')
-		return H1_BAD;
-	req->method = buf + start;
-	req->method_len = i - start;
-	size_t ts = ++i;
-	while (i < line_end && is_target_char((unsigned char)buf[i]))
-		i++;
-	if (i == ts || i == line_end || buf[i] != ' ')
-		return H1_BAD;
-	req->target = buf + ts;
-	req->target_len = i - ts;
-	r = parse_version(buf + i + 1, line_end - i - 1, &req->minor);
+	r = parse_request_line(buf, start, line_end, req);
 	if (r != H1_OK)
 		return r;
-	if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0)
-		return H1_NOT_IMPLEMENTED;
-	if (req->target[0] == '*') {
-		if (req->target_len != 1 || req->method_len != 7 || memcmp(req->method, "OPTIONS", 7) != 0)
-			return H1_BAD;
-	} else if (req->target[0] != '/') {
-		return H1_BAD; /* absolute-form and authority-form */
-	}
 
 	struct fields f;
 	r = parse_fields(buf, line_end + 2, head_len - 2, req->headers, &req->n_headers, &f);
