@@ -521,6 +521,38 @@ static void test_pin_and_io(void)
 	gw_tls_client_free(gc);
 }
 
+/* Writing to a peer that has gone is GW_IO_ERROR, not a SIGPIPE (checked in a child with the
+ * default SIGPIPE action, which would kill it). */
+static void test_no_sigpipe(void)
+{
+	char err[256];
+	struct gw_tls_client *gc = gw_tls_client_new(err, sizeof err);
+	struct conn k;
+	conn_start(&k, set);
+	k.c = gw_tls_client_connect(gc, k.fd[0], "a.example.com");
+	CHECK(conn_pump(&k));
+	CHECK(SSL_get_fd(k.s) == k.fd[1] && SSL_get_fd(k.c) == k.fd[0]);
+	SSL_free(k.c); /* the client goes without a word */
+	k.c = NULL;
+	close(k.fd[0]);
+	k.fd[0] = -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		char buf[4096] = {0};
+		ptrdiff_t n = 0;
+		for (int i = 0; i < 100 && n != GW_IO_ERROR; i++)
+			n = gw_tls_write(k.s, buf, sizeof buf);
+		_exit(n == GW_IO_ERROR ? 0 : 1);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(!WIFSIGNALED(status));
+	conn_close(&k);
+	gw_tls_client_free(gc);
+}
+
 /* The set can go while a handshake runs: the SSL keeps it. */
 static void test_unref_while_handshaking(void)
 {
@@ -836,6 +868,7 @@ int main(void)
 	RUN(test_bare_free_loses_session);
 	RUN(test_pin_and_io);
 	RUN(test_unref_while_handshaking);
+	RUN(test_no_sigpipe);
 	RUN(test_load_errors);
 	RUN(test_fetch_chain);
 	RUN(test_fetch_failures);

@@ -59,12 +59,15 @@ struct gw_tls_client {
 	SSL_CTX *ctx;
 };
 
-/* ---- the SSL -> set link: each server SSL holds a reference on its set (released in SSL_free)
- * so the servername callback can read the SNI index after the set's owners let go of it. The
- * ex_data index is the one process-wide value here, made once. */
+/* ---- process-wide, made once (gw_tls_init): the SSL -> set link and the socket BIO ----
+ * Each server SSL holds a reference on its set (released in SSL_free, through the ex_data free
+ * callback) so the servername callback can read the SNI index after the set's owners let go of it.
+ * The socket BIO is OpenSSL's with send(MSG_NOSIGNAL) for writes: a peer that resets the
+ * connection gives GW_IO_ERROR, never a SIGPIPE that would end the process. */
 
 static int gw_ssl_set_idx = -1;
-static pthread_once_t gw_ssl_set_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *gw_bio_method;
+static pthread_once_t gw_init_once = PTHREAD_ONCE_INIT;
 
 static void gw_ssl_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -73,9 +76,55 @@ static void gw_ssl_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx
 		gw_tls_server_unref(ptr);
 }
 
-static void gw_ssl_set_init(void)
+static int gw_bio_write(BIO *b, const char *in, int len)
+{
+	int fd = (int)BIO_get_fd(b, NULL);
+	errno = 0;
+	ssize_t n = send(fd, in, (size_t)len, MSG_NOSIGNAL);
+	BIO_clear_retry_flags(b);
+	if (n <= 0 && BIO_sock_should_retry((int)n))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static int gw_bio_puts(BIO *b, const char *str)
+{
+	return gw_bio_write(b, str, (int)strlen(str));
+}
+
+static void gw_init(void)
 {
 	gw_ssl_set_idx = SSL_get_ex_new_index(0, "gw_tls_server", NULL, NULL, gw_ssl_set_free);
+	const BIO_METHOD *sock = BIO_s_socket();
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+	                             "gateway socket");
+	if (m && BIO_meth_set_write(m, gw_bio_write) && BIO_meth_set_puts(m, gw_bio_puts) &&
+	    BIO_meth_set_read(m, BIO_meth_get_read(sock)) && BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) &&
+	    BIO_meth_set_create(m, BIO_meth_get_create(sock)) && BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock))) {
+		gw_bio_method = m;
+	} else {
+		BIO_meth_free(m);
+	}
+	ERR_clear_error();
+}
+
+static int gw_tls_init(struct kip_err *err)
+{
+	pthread_once(&gw_init_once, gw_init);
+	if (gw_ssl_set_idx < 0 || !gw_bio_method)
+		return kip_err_set(err, KIP_ENOMEM, "cannot set up OpenSSL for the gateway");
+	return 0;
+}
+
+/* SSL_set_fd with the gateway's socket BIO (fd stays the caller's to close). */
+static int set_fd(SSL *ssl, int fd)
+{
+	BIO *bio = BIO_new(gw_bio_method);
+	if (!bio)
+		return 0;
+	BIO_set_fd(bio, fd, BIO_NOCLOSE);
+	SSL_set_bio(ssl, bio, bio);
+	return 1;
 }
 
 static void put_err(char *err, size_t errlen, const struct kip_err *e)
@@ -315,9 +364,7 @@ static void server_free(struct gw_tls_server *s)
 struct gw_tls_server *gw_tls_server_new(const struct gw_cert_pair *pairs, size_t n, char *err, size_t errlen)
 {
 	struct kip_err e = {0};
-	pthread_once(&gw_ssl_set_once, gw_ssl_set_init);
-	if (gw_ssl_set_idx < 0) {
-		kip_ossl_err(&e, KIP_ENOMEM, "cannot register the TLS connection data");
+	if (gw_tls_init(&e) != 0) {
 		put_err(err, errlen, &e);
 		return NULL;
 	}
@@ -379,7 +426,7 @@ void gw_tls_server_unref(struct gw_tls_server *s)
 SSL *gw_tls_server_accept(struct gw_tls_server *s, int fd)
 {
 	SSL *ssl = SSL_new(s->ctxs[0]);
-	if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+	if (!ssl || !set_fd(ssl, fd)) {
 		SSL_free(ssl);
 		ERR_clear_error();
 		return NULL;
@@ -412,9 +459,10 @@ static SSL_CTX *client_ctx(struct kip_err *err)
 struct gw_tls_client *gw_tls_client_new(char *err, size_t errlen)
 {
 	struct kip_err e = {0};
-	struct gw_tls_client *c = calloc(1, sizeof *c);
+	struct gw_tls_client *c = gw_tls_init(&e) == 0 ? calloc(1, sizeof *c) : NULL;
 	if (!c) {
-		kip_err_set(&e, KIP_ENOMEM, "out of memory");
+		if (!e.code)
+			kip_err_set(&e, KIP_ENOMEM, "out of memory");
 		put_err(err, errlen, &e);
 		return NULL;
 	}
@@ -446,7 +494,7 @@ static bool is_ip_literal(const char *name)
 static SSL *client_ssl(SSL_CTX *ctx, int fd, const char *sni)
 {
 	SSL *ssl = SSL_new(ctx);
-	if (!ssl || SSL_set_fd(ssl, fd) != 1 ||
+	if (!ssl || !set_fd(ssl, fd) ||
 	    (sni && *sni && !is_ip_literal(sni) && SSL_set_tlsext_host_name(ssl, sni) != 1)) {
 		SSL_free(ssl);
 		ERR_clear_error();
@@ -633,9 +681,12 @@ int gw_tls_fetch_chain(const char *ip, int port, const char *sni, int timeout_ms
 		return kip_err_set(err, KIP_EINVAL, "bad port %d", port);
 	if (timeout_ms <= 0)
 		return kip_err_set(err, KIP_EINVAL, "the timeout must be positive");
+	int rc = gw_tls_init(err);
+	if (rc)
+		return rc;
 	int64_t deadline = now_ms() + timeout_ms;
 	int fd = -1;
-	int rc = connect_deadline(ip, port, deadline, &fd, err);
+	rc = connect_deadline(ip, port, deadline, &fd, err);
 	if (rc)
 		return rc;
 	SSL_CTX *ctx = client_ctx(err);

@@ -48,7 +48,9 @@ void gw_tls_client_free(struct gw_tls_client *c); /* NULL is fine; SSLs made fro
  * gw_tls_peer_spki_sha256. */
 SSL *gw_tls_client_connect(struct gw_tls_client *c, int fd, const char *sni);
 
-/* Results of the nonblocking helpers. GW_IO_EOF: the peer sent close_notify. A TCP close without
+/* Every SSL made here writes with send(MSG_NOSIGNAL): a peer that reset the connection gives
+ * GW_IO_ERROR, never SIGPIPE. SSL_get_fd works on them as usual.
+ * Results of the nonblocking helpers. GW_IO_EOF: the peer sent close_notify. A TCP close without
  * close_notify is GW_IO_ERROR (OpenSSL 3: "unexpected eof"). WANT_READ / WANT_WRITE: wait for the
  * fd to be readable / writable and call the same function again (with the same buffer for a
  * write). Every helper leaves OpenSSL's error queue empty. */
