@@ -138,6 +138,14 @@ describe("kipper_gateway.config", function()
     assert.matches("cannot read the config file", raised(config.parse, { "--config", dir .. "/none.yaml" }).message, 1, true)
   end)
 
+  it("reads the example config file in gateway/ without complaint", function()
+    local s = config.read_file("gateway/config.example.yaml")
+    assert.equal("kipper.run", s.zone)
+    assert.equal("0.0.0.0:8443", s["api-listen"])
+    assert.equal(1, #s.certs)
+    assert.equal(30, s.timeouts.drain)
+  end)
+
   describe("the admin token file", function()
     it("is read without its line end", function()
       local path = dir .. "/token"
