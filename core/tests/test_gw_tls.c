@@ -573,6 +573,83 @@ static void test_unref_while_handshaking(void)
 	gw_tls_client_free(gc);
 }
 
+/* A certificate without SANs is found by its subject CN. */
+static void test_cn_fallback(void)
+{
+	struct ident legacy = {0};
+	make_ident(&legacy, "legacy", "ecdsa-p256", "Legacy.Example.com", NULL, 0, NULL, false);
+	struct gw_cert_pair pairs[] = {{id_a.cert_file, id_a.key_file}, {legacy.cert_file, legacy.key_file}};
+	char err[256];
+	struct gw_tls_server *s2 = gw_tls_server_new(pairs, 2, err, sizeof err);
+	struct gw_tls_client *gc = gw_tls_client_new(err, sizeof err);
+	CHECK(s2 != NULL && gc != NULL);
+	if (s2 && gc) {
+		struct conn k;
+		conn_start(&k, s2);
+		k.c = gw_tls_client_connect(gc, k.fd[0], "legacy.example.com");
+		unsigned char pin[32];
+		CHECK(conn_pump(&k) && gw_tls_peer_spki_sha256(k.c, pin) == 0 && memcmp(pin, legacy.spki, 32) == 0);
+		conn_close(&k);
+	}
+	gw_tls_client_free(gc);
+	gw_tls_server_unref(s2);
+	unlink(legacy.cert_file);
+	unlink(legacy.key_file);
+	kip_cert_free(legacy.cert);
+	kip_key_free(legacy.key);
+}
+
+/* Several threads handshake on one set while its owner lets go of it (a reload). */
+struct hs_worker {
+	struct gw_tls_server *set;
+	int ok;
+};
+
+static void *hs_thread(void *arg)
+{
+	struct hs_worker *w = arg;
+	char err[256];
+	struct gw_tls_client *gc = gw_tls_client_new(err, sizeof err);
+	const char *names[] = {"a.example.com", "x.wild.example.com", "exact.wild.example.com"};
+	for (int i = 0; i < 30 && gc; i++) {
+		struct conn k;
+		conn_start(&k, w->set);
+		if (i == 29)
+			gw_tls_server_unref(w->set); /* this thread's reference: only the SSL holds it now */
+		k.c = gw_tls_client_connect(gc, k.fd[0], names[i % 3]);
+		if (conn_pump(&k) && served(k.c) == (i % 3 == 0 ? &id_a : i % 3 == 1 ? &id_wild : &id_exact))
+			w->ok++;
+		conn_close(&k);
+	}
+	gw_tls_client_free(gc);
+	OPENSSL_thread_stop();
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct gw_cert_pair pairs[] = {
+		{id_a.cert_file, id_a.key_file}, {id_wild.cert_file, id_wild.key_file}, {id_exact.cert_file, id_exact.key_file},
+	};
+	char err[256];
+	struct gw_tls_server *s2 = gw_tls_server_new(pairs, 3, err, sizeof err);
+	CHECK(s2 != NULL);
+	if (!s2)
+		return;
+	struct hs_worker w[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct hs_worker){.set = s2};
+		gw_tls_server_ref(s2);
+		pthread_create(&t[i], NULL, hs_thread, &w[i]);
+	}
+	gw_tls_server_unref(s2);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(w[i].ok == 30);
+	}
+}
+
 static void test_load_errors(void)
 {
 	char err[512];
@@ -869,6 +946,8 @@ int main(void)
 	RUN(test_pin_and_io);
 	RUN(test_unref_while_handshaking);
 	RUN(test_no_sigpipe);
+	RUN(test_cn_fallback);
+	RUN(test_threads);
 	RUN(test_load_errors);
 	RUN(test_fetch_chain);
 	RUN(test_fetch_failures);
