@@ -111,7 +111,13 @@ local function run(argv)
     local routes = registry.routes(store.records)
     local text = assert(json.encode(routes, { sort = true }))
     if text == pushed then return end
-    if gw then gw:set_routes(routes) end
+    if gw then
+      local pushed_ok, err = pcall(gw.set_routes, gw, routes)
+      if not pushed_ok then
+        log.error("the proxy refused the routes; it keeps the previous ones", { error = tostring(err) })
+        return
+      end
+    end
     pushed = text
     local n = 0
     for _ in pairs(routes) do n = n + 1 end
@@ -174,8 +180,11 @@ local function run(argv)
       log.error("the registry file was not reloaded; the old registry stays", { error = why })
       return
     end
-    log.info("registry reloaded", { clusters = #store:list(), added = table.concat(diff.added, ","),
-      removed = table.concat(diff.removed, ","), changed = table.concat(diff.changed, ",") })
+    local what = { clusters = #store:list() }
+    for _, k in ipairs({ "added", "removed", "changed" }) do
+      if #diff[k] > 0 then what[k] = table.concat(diff[k], ",") end
+    end
+    log.info("registry reloaded", what)
     for _, id in ipairs(diff.removed) do book:drop(id) end
     tick()
   end

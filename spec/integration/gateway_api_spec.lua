@@ -81,6 +81,7 @@ local function curl(method, url, opts)
   local argv = { "curl", "-s", "-S", "-i", "-X", method, "-H", "Expect:", "--max-time", "20" }
   if opts.from then argv[#argv + 1] = "--interface"; argv[#argv + 1] = opts.from end
   if opts.token then argv[#argv + 1] = "-H"; argv[#argv + 1] = "Authorization: Bearer " .. opts.token end
+  if opts.host then argv[#argv + 1] = "-H"; argv[#argv + 1] = "Host: " .. opts.host end
   local body = opts.body
   if type(body) == "table" then body = assert(json.encode(body)) end
   if body then
@@ -257,6 +258,56 @@ describe("kipper-gateway's API", function()
     local m = require("kip.reconcile.metrics").parse(text)
     assert.is_number(m['kipper_gateway_registrations{state="active"}'])
     assert.is_true(m['kipper_gateway_api_requests_total{code="201",endpoint="register"}'] >= 1)
+  end)
+end)
+
+describe("kipper-gateway's routes", function()
+  local dir, g, upstream, up_port
+
+  setup(function()
+    if not require("kip.gateway").start then return end
+    dir = helpers.tmpdir()
+    assert(fs.write(dir .. "/admin-token", ADMIN .. "\n", { mode = "0600" }))
+    upstream = assert(proc.spawn({ "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir },
+      { stdout = dir .. "/upstream.log", stderr = "stdout" }))
+    up_port = helpers.eventually(function() return tonumber((fs.read(dir .. "/upstream.log") or ""):match("port (%d+)")) end, 10)
+    assert(up_port, "the upstream did not start: " .. tostring(fs.read(dir .. "/upstream.log")))
+    g = start(dir, { "--listen", "127.0.0.1:0", "--allow-private-upstreams" })
+    g.proxy_port = tonumber(g:output():match(" listen=127%.0%.0%.1:(%d+)"))
+  end)
+
+  teardown(function()
+    if g then g:stop() end
+    if upstream then
+      upstream:kill("TERM")
+      upstream:wait(5)
+    end
+    if dir then helpers.rmtree(dir) end
+  end)
+
+  local function through_proxy()
+    return (curl("GET", string.format("http://127.0.0.1:%d/", g.proxy_port), { host = "127-0-0-1.kipper.run" }))
+  end
+
+  it("follow registrations, deletions and SIGHUP reloads of the registry file", function()
+    if not g then
+      pending("kip.gateway.start is not built yet")
+      return
+    end
+    assert.equal(404, through_proxy())
+    assert.equal(201, (admin("POST", g, "/v1/clusters", { cluster = "127-0-0-1", port = up_port, scheme = "http" })))
+    assert.equal(200, through_proxy())
+    assert.equal(204, (admin("DELETE", g, "/v1/clusters/127-0-0-1")))
+    assert.equal(404, through_proxy())
+    assert(fs.write(dir .. "/registry.json", assert(json.encode({ version = 1, clusters = { ["127-0-0-1"] = {
+      ip = "127.0.0.1", port = up_port, scheme = "http", owner = "admin", state = "active",
+      created_at = "2026-01-01T00:00:00Z", renewed_at = "2026-01-01T00:00:00Z" } } }))))
+    g.p:kill("HUP")
+    assert(helpers.eventually(function() return through_proxy() == 200 end, 10), g:output())
+    local _, text = curl("GET", g:url("/metrics"))
+    local m = require("kip.reconcile.metrics").parse(text)
+    assert.is_true(m.kipper_gateway_requests_total >= 4)
+    assert.is_true(m.kipper_gateway_responses_2xx_total >= 2)
   end)
 end)
 
