@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # Raw clients for the gateway proxy specs (Python 3 standard library):
-#   raw PORT [--timeout S] [--pause S]   sends stdin's bytes as they are (a "\n--PAUSE--\n" line in
+#   raw PORT [--timeout S] [--pause S] [--tls SNI]
+#                                        sends stdin's bytes as they are (a "\n--PAUSE--\n" line in
 #                                        them waits --pause seconds there), then prints everything
-#                                        received until the server closes or S seconds pass
+#                                        received until the server closes or S seconds pass; with
+#                                        --tls, over TLS (no verification) with that SNI
 #   ws PORT HOST                         WebSocket handshake through the gateway, three masked frames
 #                                        (small, 200 bytes, 70000 bytes); prints JSON {status, echoed}
 #   upload PORT HOST PATH N              POSTs N bytes chunked in irregular pieces; prints the response
@@ -13,6 +15,7 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -31,7 +34,7 @@ def read_all(s, timeout):
             if not d:
                 break
             out += d
-    except (socket.timeout, ConnectionResetError):
+    except (socket.timeout, ConnectionResetError, ssl.SSLError):
         pass
     return out
 
@@ -45,6 +48,11 @@ def cmd_raw(args):
         pause = float(args[args.index("--pause") + 1])
     data = sys.stdin.buffer.read()
     s = connect(port)
+    if "--tls" in args:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s, server_hostname=args[args.index("--tls") + 1])
     parts = data.split(b"\n--PAUSE--\n")
     for i, p in enumerate(parts):
         if i:

@@ -10,12 +10,14 @@
 #   /close?n=N       N bytes without Content-Length, then closes (body until close)
 #   /continue        sends "100 Continue" first, then reads the body and echoes like /echo
 #   /ws              WebSocket handshake (101), then echoes every frame's payload unmasked
+# With --tls-cert/--tls-key it speaks TLS (the SNI each connection sent is in /echo as "sni").
 # Binds 127.0.0.1:0 (or --host), writes the port to --port-file, exits after --lifetime seconds.
 import argparse
 import base64
 import hashlib
 import json
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -36,6 +38,7 @@ class Conn:
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
+        self.sni = None
 
     def fill(self):
         data = self.sock.recv(65536)
@@ -99,9 +102,15 @@ def ws_echo(c):
         c.sock.sendall(out + payload)
 
 
-def serve(sock, conn_id):
+def serve(sock, conn_id, ctx):
     c = Conn(sock)
     try:
+        if ctx is not None:
+            sock.settimeout(10)
+            sock = ctx.wrap_socket(sock, server_side=True)
+            sock.settimeout(None)
+            c.sock = sock
+            c.sni = getattr(sock, "sni_name", None)
         while True:
             head = c.read_until(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
@@ -126,7 +135,7 @@ def serve(sock, conn_id):
             if path in ("/echo", "/continue"):
                 send_json(c, {"method": method, "target": target, "version": version, "headers": headers,
                               "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest(),
-                              "conn": conn_id})
+                              "conn": conn_id, "sni": c.sni})
             elif path == "/stats":
                 with LOCK:
                     send_json(c, dict(COUNTS))
@@ -172,7 +181,17 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--lifetime", type=float, default=300)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+
+        def on_sni(sslobj, name, _ctx):
+            sslobj.sni_name = name
+        ctx.sni_callback = on_sni
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((args.host, args.port))
@@ -185,7 +204,7 @@ def main():
     while True:
         s, _ = ls.accept()
         cid = bump("connections")
-        threading.Thread(target=serve, args=(s, cid), daemon=True).start()
+        threading.Thread(target=serve, args=(s, cid, ctx), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -171,6 +171,7 @@ uint64_t gw_now_ms(void);
 void gw_timer_set(struct gw_worker *w, struct gw_timer *t, int kind);
 void gw_timer_stop(struct gw_worker *w, struct gw_timer *t);
 int gw_ep_add(struct gw_worker *w, int fd, struct gw_ev *ev);
+void gw_ep_close(struct gw_worker *w, int fd);   /* EPOLL_CTL_DEL, then close */
 char *gw_buf_take(struct gw_worker *w);
 void gw_buf_release(struct gw_worker *w, struct gw_buf *b);
 /* Makes room for at least `need` more bytes (compacting, growing to at most max). false: no room. */

@@ -420,7 +420,7 @@ void gw_conn_close(struct gw_conn *c)
 		gw_tls_free(c->ssl, true);
 		c->ssl = NULL;
 	}
-	close(c->fd);
+	gw_ep_close(w, c->fd);
 	c->fd = -1;
 	if (c->prev)
 		c->prev->next = c->next;

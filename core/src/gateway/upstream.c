@@ -70,7 +70,7 @@ void gw_upstream_close(struct gw_upstream *u)
 		u->ssl = NULL;
 	}
 	if (u->fd >= 0)
-		close(u->fd);
+		gw_ep_close(w, u->fd);
 	u->fd = -1;
 	u->conn = NULL;
 	u->dead = true;

@@ -186,6 +186,14 @@ int gw_ep_add(struct gw_worker *w, int fd, struct gw_ev *ev)
 	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
+/* close(2) alone does not take an fd out of epoll while another process holds the same file (a
+ * child between fork and exec): its events would then name a freed connection. */
+void gw_ep_close(struct gw_worker *w, int fd)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
 static void accept_all(struct gw_worker *w, struct gw_listener *l)
 {
 	for (;;) {
@@ -206,7 +214,7 @@ static void close_listeners(struct gw_worker *w)
 {
 	for (int i = 0; i < w->n_listeners; i++) {
 		if (w->listeners[i].fd >= 0) {
-			close(w->listeners[i].fd);
+			gw_ep_close(w, w->listeners[i].fd);
 			w->listeners[i].fd = -1;
 		}
 	}
