@@ -1,14 +1,15 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The gateway benchmark (issue 6): wrk through kipper-gateway, nginx, HAProxy and Caddy, each
 -- configured the same (one worker, the same upstream, keep-alive to it, X-Forwarded-For set, the
--- same certificate, no access log), plain HTTP and TLS: requests/s and p50/p99 latency; then the
+-- same certificate, no access log), plain HTTP and TLS: requests/s and p50/p99 latency (medians
+-- of interleaved rounds, so that other work on the machine hits every proxy alike); then the
 -- proxy's memory (RSS of its processes) holding 10,000 idle keep-alive connections
 -- (bench/gateway_idle.py). Everything runs on loopback on free ports, in a temporary folder, and
 -- is stopped at the end. Prints a Markdown section for BENCHMARKS.md.
 -- Uses kip.proc, kip.fs, kip.host and kip.server.sleep; the peers are the Debian packages nginx-light,
 -- haproxy, caddy and wrk (plus openssl, curl, python3, taskset and prlimit).
 -- Run from the repository root: build/bin/kip lua bench/gateway.lua
--- Environment: GW_BENCH_SECONDS (each wrk run, default 10), GW_BENCH_IDLE (idle connections,
+-- Environment: GW_BENCH_SECONDS (each wrk run, default 8), GW_BENCH_ROUNDS (default 3), GW_BENCH_IDLE (idle connections,
 -- default 10000), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
 -- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
 -- started by bench/gateway_serve.lua), KIP (default build/bin/kip).
@@ -18,7 +19,8 @@ local proc = require "kip.proc"
 local sleep = require("kip.server").sleep
 
 local HOST = "bench-127-0-0-1.kipper.run"
-local SECONDS = tonumber(os.getenv("GW_BENCH_SECONDS") or "") or 10
+local SECONDS = tonumber(os.getenv("GW_BENCH_SECONDS") or "") or 8
+local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 3
 local IDLE = tonumber(os.getenv("GW_BENCH_IDLE") or "") or 10000
 local KIP = os.getenv("KIP") or "build/bin/kip"
 local GATEWAY_MODE = os.getenv("GW_BENCH_GATEWAY") or "program"
@@ -117,11 +119,25 @@ local function cpu_seconds(pid)
   return total / CLK_TCK
 end
 
+local LOADAVG = (fs.read("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?"
+
+-- jiffies one CPU ("cpu0"; "cpu" for all) spent running tasks (user, nice, system) or stolen by the
+-- hypervisor, and in all, from /proc/stat; interrupt time is left out (loopback traffic's softirqs)
+local function cpu_jiffies(cpu)
+  local line = ("\n" .. (fs.read("/proc/stat") or "")):match("\n" .. cpu .. " ([^\n]+)") or ""
+  local f = {}
+  for x in line:gmatch("%d+") do f[#f + 1] = tonumber(x) end
+  local total = 0
+  for _, x in ipairs(f) do total = total + x end
+  return (f[1] or 0) + (f[2] or 0) + (f[3] or 0) + (f[8] or 0), total
+end
+
 local work = trim(run({ "mktemp", "-d", "/tmp/kip-bench-gw.XXXXXX" }))
 local started = {}   -- every process this script started, stopped at the end
 
 local function start(name, argv, opts)
   opts = opts or {}
+  fs.remove(work .. "/" .. name .. ".out")
   local p, err = proc.spawn(argv, { stdout = work .. "/" .. name .. ".out", stderr = "stdout", env = opts.env, cwd = opts.cwd })
   assert(p, err)
   started[#started + 1] = p
@@ -332,22 +348,34 @@ end, start = function(ports)
     }
   }
 }
-http://%s:%d {
+http://:%d {
   bind 127.0.0.1
-  reverse_proxy 127.0.0.1:%d {
-    header_up X-Real-IP {remote_host}
+  @bench host %s
+  handle @bench {
+    reverse_proxy 127.0.0.1:%d {
+      header_up X-Real-IP {remote_host}
+    }
+  }
+  handle {
+    respond 404
   }
 }
-https://%s:%d, https://127.0.0.1:%d {
+https://:%d {
   bind 127.0.0.1
   tls %s %s {
     protocols tls1.2 tls1.3
   }
-  reverse_proxy 127.0.0.1:%d {
-    header_up X-Real-IP {remote_host}
+  @bench host %s
+  handle @bench {
+    reverse_proxy 127.0.0.1:%d {
+      header_up X-Real-IP {remote_host}
+    }
+  }
+  handle {
+    respond 404
   }
 }
-]], HOST, HOST, ports[1], ports[3], HOST, ports[2], ports[2], CERT, KEY, ports[3]))
+]], HOST, ports[1], HOST, ports[3], ports[2], CERT, KEY, HOST, ports[3]))
   return start("caddy", pinned(PROXY_CPU, { "caddy", "run", "--adapter", "caddyfile", "--config", dir .. "/Caddyfile" }),
     { env = { HOME = dir, XDG_DATA_HOME = dir .. "/data", XDG_CONFIG_HOME = dir .. "/config", GOMAXPROCS = "1" } })
 end }
@@ -411,13 +439,17 @@ local function wrk(port, tls, seconds)
 end
 
 -- one measured wrk run (after a 2-second warm-up), with the CPU the proxy and the upstream used
-local function load(p, upstream, port, tls)
-  wrk(port, tls, 2)
+local function load(p, upstream, port, tls, warm_up)
+  if warm_up then wrk(port, tls, 2) end
   local c0, u0, t0 = cpu_seconds(p:pid()), cpu_seconds(upstream:pid()), host.monotonic()
+  local b0, j0 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
   local r = parse_wrk(wrk(port, tls, SECONDS))
   local dt = host.monotonic() - t0
+  local b1, j1 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
   r.cpu = (cpu_seconds(p:pid()) - c0) / dt
   r.upstream_cpu = (cpu_seconds(upstream:pid()) - u0) / dt
+  -- the share of the proxy's CPU that went to anything but the proxy (other work on the machine)
+  r.others = j1 > j0 and math.max(0, (b1 - b0) / (j1 - j0) - (PROXY_CPU and r.cpu or r.cpu / ncpu)) or 0
   if r.non2xx > 0 or r.rps == 0 or r.errors then
     error(string.format("wrk: %s requests, %d answers not 2xx, socket errors: %s", tostring(r.requests), r.non2xx, tostring(r.errors)), 0)
   end
@@ -429,8 +461,7 @@ local function idle_memory(peer, tls)
   local ports = free_ports(4)
   ports[3] = peer.upstream_port
   local p = peer.start(ports)
-  local name = peer.name:lower()
-  if peer.name == "kipper-gateway" then name = "kipper-gateway" end
+  local name = peer.file
   wait_ready(name, p, ports[1])
   assert(fetch(ports[2], true), peer.name .. ": no TLS answer")
   sleep(0.5)
@@ -479,15 +510,15 @@ local function profile(name, p, port, tls)
   say("perf profile of %s under wrk (%s), self time:\n%s", name, tls and "TLS" or "plain", table.concat(lines, "\n", 1, math.min(#lines, 40)))
 end
 
-local function bench_peer(peer, upstream)
+-- starts a peer for the load runs and checks it behaves like the others: routed by Host (another
+-- name gets no 200), X-Forwarded-For replaced by the client's address, TLS 1.3 on the TLS port
+local function start_peer(peer)
   local ports = free_ports(4)
   ports[3] = peer.upstream_port
-  local row = { name = peer.name, version = peer.version() }
+  local row = { name = peer.name, version = peer.version(), runs = { plain = {}, tls = {} } }
   say("%s %s", peer.name, row.version)
   local p = peer.start(ports)
-  local name = peer.name == "kipper-gateway" and "kipper-gateway" or peer.name:lower()
-  wait_ready(name, p, ports[1])
-  -- the same behaviour everywhere: routed by Host, X-Forwarded-For replaced by the client's address, TLS 1.3
+  wait_ready(peer.file, p, ports[1])
   local r = fetch(ports[1], false, { "X-Forwarded-For: 192.0.2.66" })
   assert(r and r.status == 200, peer.name .. ": no 200 for " .. HOST)
   assert(r.headers["x-seen-xff"] == "127.0.0.1", peer.name .. ": the upstream saw X-Forwarded-For " .. tostring(r.headers["x-seen-xff"]))
@@ -498,24 +529,38 @@ local function bench_peer(peer, upstream)
   local other = proc.run({ "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--noproxy", "*", "-H", "Host: other-127-0-0-2.kipper.run",
     "http://127.0.0.1:" .. ports[1] .. "/" }, { timeout = 10 })
   row.other_host = other and other.stdout
-  row.plain = load(p, upstream, ports[1], false)
-  say("  plain: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%", row.plain.rps, row.plain.p50, row.plain.p99, row.plain.cpu * 100)
-  row.tls = load(p, upstream, ports[2], true)
-  say("  TLS: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%", row.tls.rps, row.tls.p50, row.tls.p99, row.tls.cpu * 100)
-  if PERF and ("," .. PERF .. ","):lower():find("," .. peer.name:lower() .. ",", 1, true) then
-    profile(peer.name, p, ports[1], false)
-    profile(peer.name, p, ports[2], true)
+  return { peer = peer, p = p, ports = ports, row = row }
+end
+
+local function median(runs, field)
+  local v = {}
+  for _, r in ipairs(runs) do v[#v + 1] = r[field] end
+  table.sort(v)
+  return v[(#v + 1) // 2]
+end
+
+-- ROUNDS rounds; in each, every peer gets a plain and a TLS run in turn, so that other work on the
+-- machine hits them alike; each figure is the median of its runs
+local OTHERS_MAX = 0
+local function load_rounds(running, upstream)
+  for round = 1, ROUNDS do
+    for _, s in ipairs(running) do
+      for _, mode in ipairs({ "plain", "tls" }) do
+        local r = load(s.p, upstream, mode == "tls" and s.ports[2] or s.ports[1], mode == "tls", round == 1)
+        table.insert(s.row.runs[mode], r)
+        say("  round %d %s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%, upstream CPU %.0f%%, others on the proxy's CPU %.0f%%",
+          round, s.row.name, mode, r.rps, r.p50, r.p99, r.cpu * 100, r.upstream_cpu * 100, r.others * 100)
+        OTHERS_MAX = math.max(OTHERS_MAX, r.others)
+      end
+    end
   end
-  stop(p)
-  if IDLE > 0 then
-    row.idle_plain = idle_memory(peer, false)
-    say("  %d idle plain: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", IDLE, row.idle_plain.before / 1024,
-      row.idle_plain.after / 1024, row.idle_plain.alive, row.idle_plain.setup)
-    row.idle_tls = idle_memory(peer, true)
-    say("  %d idle TLS: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", IDLE, row.idle_tls.before / 1024,
-      row.idle_tls.after / 1024, row.idle_tls.alive, row.idle_tls.setup)
+  for _, s in ipairs(running) do
+    for _, mode in ipairs({ "plain", "tls" }) do
+      local runs = s.row.runs[mode]
+      s.row[mode] = { rps = median(runs, "rps"), p50 = median(runs, "p50"), p99 = median(runs, "p99"), cpu = median(runs, "cpu"),
+        upstream_cpu = median(runs, "upstream_cpu") }
+    end
   end
-  return row
 end
 
 local function cpu_model()
@@ -536,9 +581,11 @@ local function report(rows, direct, upstream_version)
     PROXY_CPU and "pinned to CPU " .. PROXY_CPU or "not pinned")
   add("the client's address, the same ECDSA P-256 certificate, TLS 1.3. Upstream: nginx %s, one worker%s,", upstream_version,
     OTHER_CPU and " pinned to CPU " .. OTHER_CPU .. " with wrk" or "")
-  add("answering `return 200` with a 1 KiB body. Load: wrk %d threads, %d connections, %d s after a 2 s warm-up,",
-    WRK_THREADS, WRK_CONNECTIONS, SECONDS)
-  add("`--latency`, Host `%s`. Direct to the upstream, without a proxy: %.0f requests/s, p99 %.2f ms.", HOST, direct.rps, direct.p99)
+  add("answering `return 200` with a 1 KiB body. Load: wrk %d threads, %d connections, `--latency`, Host", WRK_THREADS, WRK_CONNECTIONS)
+  add("`%s`, %d rounds of %d s runs (every proxy plain, then TLS, in turn, after one 2 s warm-up);", HOST, ROUNDS, SECONDS)
+  add("each figure is the median of its %d runs. Proxy CPU: the share of one CPU the proxy used during the run.", ROUNDS)
+  add("Direct to the upstream, without a proxy: %.0f requests/s, p99 %.2f ms. Load average at the start: %s;", direct.rps, direct.p99, LOADAVG)
+  add("other processes (and the hypervisor) took up to %.0f%% of the proxies' CPU during a run.", OTHERS_MAX * 100)
   add("")
   add("| proxy | version | plain req/s | p50 (ms) | p99 (ms) | proxy CPU | TLS req/s | p50 (ms) | p99 (ms) | proxy CPU |")
   add("|---|---|---|---|---|---|---|---|---|---|")
@@ -589,14 +636,36 @@ local ok, err = pcall(function()
   local upstream = start_upstream(up_port)
   local upstream_version = peers[2].version()
   local only = os.getenv("GW_BENCH_PEERS")
-  local rows = {}
   local direct = parse_wrk(wrk(up_port, false, SECONDS))
   say("direct to the upstream: %.0f req/s, p99 %.3f ms", direct.rps, direct.p99)
+  local running = {}
   for _, peer in ipairs(peers) do
     if not only or ("," .. only .. ","):lower():find("," .. peer.name:lower() .. ",", 1, true) then
       peer.upstream_port = up_port
-      rows[#rows + 1] = bench_peer(peer, upstream)
+      peer.file = peer.name:lower()
+      running[#running + 1] = start_peer(peer)
     end
+  end
+  load_rounds(running, upstream)
+  for _, s in ipairs(running) do
+    if PERF and ("," .. PERF .. ","):lower():find("," .. s.peer.name:lower() .. ",", 1, true) then
+      profile(s.peer.name, s.p, s.ports[1], false)
+      profile(s.peer.name, s.p, s.ports[2], true)
+    end
+    stop(s.p)
+  end
+  local rows = {}
+  for _, s in ipairs(running) do
+    local row = s.row
+    if IDLE > 0 then
+      row.idle_plain = idle_memory(s.peer, false)
+      say("%s: %d idle plain: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", row.name, IDLE, row.idle_plain.before / 1024,
+        row.idle_plain.after / 1024, row.idle_plain.alive, row.idle_plain.setup)
+      row.idle_tls = idle_memory(s.peer, true)
+      say("%s: %d idle TLS: RSS %.1f -> %.1f MiB, %d still open (opened in %.1f s)", row.name, IDLE, row.idle_tls.before / 1024,
+        row.idle_tls.after / 1024, row.idle_tls.alive, row.idle_tls.setup)
+    end
+    rows[#rows + 1] = row
   end
   report(rows, direct, upstream_version)
 end)
