@@ -263,13 +263,20 @@ function Store:save()
   return fs.write(self.path, M.encode(self.records), { mode = "0600" })
 end
 
----The record of a cluster (its state brought up to `now` in memory), or nil.
+---The record of a cluster, or nil. With `now`, as it stands then: nil once gone, and a copy with
+---the new state when its state moved (the stored record moves on the next advance, which logs and
+---saves it). Callers change records only through put, never in place.
 function Store:get(id, now)
   local rec = self.records[id]
   if rec and now then
     local st = M.state_at(rec, now, self.opts)
     if st == "gone" then return nil end
-    rec.state = st
+    if st ~= rec.state then
+      local copy = {}
+      for k, v in pairs(rec) do copy[k] = v end
+      copy.state = st
+      return copy
+    end
   end
   return rec
 end
