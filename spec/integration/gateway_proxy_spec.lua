@@ -402,3 +402,142 @@ describe("kip.gateway binding", function()
     gw:close()   -- idempotent
   end)
 end)
+
+-- --- TLS --------------------------------------------------------------------------------------------
+
+-- A self-signed certificate for sans, written as dir/name.crt and dir/name.key; returns the pin.
+local function make_cert(name, sans)
+  local key = assert(tls.generate_key("ecdsa-p256"))
+  local cert = assert(tls.create_certificate({ subject = { CN = sans[1] }, sans = sans, key = key, usage = "server" }))
+  assert(fs.write(dir .. "/" .. name .. ".crt", cert:pem()))
+  assert(fs.write(dir .. "/" .. name .. ".key", key:private_pem(), { mode = tonumber("600", 8) }))
+  local der = tls.base64_decode((key:public_pem():gsub("%-%-%-%-%-[^\n]*%-%-%-%-%-", ""):gsub("%s", "")))
+  return tls.sha256_hex(der), { cert = dir .. "/" .. name .. ".crt", key = dir .. "/" .. name .. ".key" }
+end
+
+local function s_client(port, args, stdin)
+  local argv = { "openssl", "s_client", "-connect", "127.0.0.1:" .. port }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return assert(proc.run(argv, { stdin = stdin or "", timeout = 30 }))
+end
+
+describe("kip.gateway proxy (TLS)", function()
+  local gw, port, wild, special, special_host
+  setup(function()
+    local _
+    _, wild = make_cert("wild", { "*.kipper.run", "kipper.run" })
+    _, special = make_cert("special", { "special-127-0-0-1.kipper.run" })
+    special_host = "special-127-0-0-1.kipper.run"
+    gw = start_gateway({ tls_listen = "127.0.0.1:0", certs = { wild, special } })
+    port = gw:ports().tls_listen
+  end)
+  teardown(function() gw:close() end)
+
+  it("terminates TLS for curl with X-Forwarded-Proto https", function()
+    local r = curl(port, "https://" .. HOST .. ":" .. port .. "/echo", { "-k" })
+    local body, code = r.stdout:match("^(.*)\n(%d+) %d+\n$")
+    assert.equal("200", code, r.stderr)
+    local echo = json.decode(body)
+    assert.equal("https", header(echo.headers, "X-Forwarded-Proto"))
+    assert.equal(HOST .. ":" .. port, header(echo.headers, "Host"))
+  end)
+
+  it("picks the certificate by SNI and offers ALPN http/1.1", function()
+    local r = s_client(port, { "-servername", special_host, "-alpn", "h2,http/1.1" })
+    assert.matches("subject=CN ?= ?special%-127%-0%-0%-1%.kipper%.run", r.stdout)
+    assert.matches("ALPN protocol: http/1.1", r.stdout)
+    r = s_client(port, { "-servername", HOST })
+    assert.matches("subject=CN ?= ?%*%.kipper%.run", r.stdout)
+  end)
+
+  it("refuses TLS 1.1", function()
+    local r = s_client(port, { "-servername", HOST, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0" })
+    assert.is_false(r.ok)
+    assert.matches("Cipher is %(NONE%)", r.stdout)
+    assert.matches("no peer certificate available", r.stdout)
+  end)
+
+  it("resumes sessions", function()
+    local sess = dir .. "/sess.pem"
+    local req = "GET /echo HTTP/1.1\r\nHost: " .. HOST .. "\r\nConnection: close\r\n\r\n"
+    local before = gw:stats()
+    local r1 = s_client(port, { "-servername", HOST, "-sess_out", sess, "-ign_eof" }, req)
+    assert.matches("HTTP/1.1 200", r1.stdout)
+    local r2 = s_client(port, { "-servername", HOST, "-sess_in", sess, "-ign_eof" }, req)
+    assert.matches("Reused, TLSv1", r2.stdout)
+    assert.matches("HTTP/1.1 200", r2.stdout)
+    local after = gw:stats()
+    assert.is_true(after.tls_handshakes - before.tls_handshakes >= 2)
+    assert.is_true(after.tls_resumed - before.tls_resumed >= 1)
+  end)
+
+  it("keeps an open TLS connection working across set_certs; new handshakes get the new set", function()
+    local out = dir .. "/certswap.out"
+    local req = "GET /echo?swap=1 HTTP/1.1\r\nHost: " .. HOST .. "\r\n\r\n"
+    local req2 = "GET /echo?swap=2 HTTP/1.1\r\nHost: " .. HOST .. "\r\nConnection: close\r\n\r\n"
+    fs.write(dir .. "/certswap.in", req .. "\n--PAUSE--\n" .. req2)
+    local before = gw:stats().requests_total
+    local p = assert(proc.spawn({ "sh", "-c", "python3 spec/helpers/gw_client.py raw " .. port .. " --tls " .. HOST
+      .. " --pause 2 --timeout 8 < " .. dir .. "/certswap.in" }, { stdout = out }))
+    assert(helpers.eventually(function() return gw:stats().requests_total > before end))
+    assert(gw:set_certs({ special }))
+    p:wait(20)
+    local resp = assert(fs.read(out))
+    assert.matches("swap=1", resp)
+    assert.matches("swap=2", resp)
+    local r = s_client(port, { "-servername", HOST })
+    assert.matches("subject=CN ?= ?special%-127%-0%-0%-1%.kipper%.run", r.stdout)   -- the only pair now
+    local ok, err = gw:set_certs({ { cert = dir .. "/missing.crt", key = dir .. "/missing.key" } })
+    assert.is_nil(ok)
+    assert.is_string(err)
+    assert(gw:set_certs({ wild, special }))
+  end)
+end)
+
+describe("kip.gateway proxy (TLS upstream)", function()
+  local tls_up, tls_port, pin
+  setup(function()
+    local pair
+    pin, pair = make_cert("upstream", { "127-0-0-1.kipper.run" })
+    local pf = dir .. "/tlsup.port"
+    tls_up = assert(proc.spawn({ "python3", "spec/helpers/gw_upstream.py", "--port-file", pf, "--lifetime", "200",
+      "--tls-cert", pair.cert, "--tls-key", pair.key }, { stderr = dir .. "/tlsup.err" }))
+    tls_port = helpers.eventually(function()
+      local t = fs.read(pf)
+      return t and tonumber(t)
+    end)
+    assert(tls_port)
+  end)
+  teardown(function()
+    tls_up:kill()
+    tls_up:wait(5)
+  end)
+
+  it("connects with SNI <cluster>.<zone>, checks the pin and pools the connection", function()
+    local gw = start_gateway({ routes = { [CLUSTER] = { ip = "127.0.0.1", port = tls_port, scheme = "https", pin = pin } } })
+    local port = gw:ports().listen
+    local r = curl(port, { url(port, "/echo"), url(port, "/echo") })
+    local n = 0
+    for body in r.stdout:gmatch("({.-})\n200 %d\n") do
+      local echo = json.decode(body)
+      assert.equal("127-0-0-1.kipper.run", echo.sni)
+      assert.equal(HOST .. ":" .. port, header(echo.headers, "Host"))
+      n = n + 1
+    end
+    assert.equal(2, n, r.stdout)
+    local s = gw:stats()
+    assert.equal(1, s.upstream_connects)
+    assert.equal(1, s.upstream_reused)
+    gw:close()
+  end)
+
+  it("refuses an upstream whose key does not match the pin", function()
+    local gw = start_gateway({ routes = { [CLUSTER] = { ip = "127.0.0.1", port = tls_port, scheme = "https",
+      pin = string.rep("ab", 32) } } })
+    local port = gw:ports().listen
+    local code = get_json(port, "/echo")
+    assert.equal(502, code)
+    assert.equal(1, gw:stats().refused_pin)
+    gw:close()
+  end)
+end)
