@@ -507,7 +507,14 @@ local function profile(name, p, port, tls)
   for line in ((r and r.stdout) or ""):gmatch("[^\n]+") do
     if not line:match("^#") and line:match("%S") then lines[#lines + 1] = (line:gsub("%s+%-%s+%-%s*$", "")) end
   end
-  say("perf profile of %s under wrk (%s), self time:\n%s", name, tls and "TLS" or "plain", table.concat(lines, "\n", 1, math.min(#lines, 40)))
+  local dsos = {}
+  local d = proc.run({ "perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso", "-g", "none" },
+    { timeout = 120, max_output = 16 * 1024 * 1024 })
+  for pct, dso in ((d and d.stdout) or ""):gmatch("\n%s*([%d.]+)%%%s+(%S+)") do
+    if tonumber(pct) >= 1 then dsos[#dsos + 1] = dso .. " " .. pct .. "%" end
+  end
+  say("perf profile of %s under wrk (%s): %s; self time by symbol:\n%s", name, tls and "TLS" or "plain", table.concat(dsos, ", "),
+    table.concat(lines, "\n", 1, math.min(#lines, 40)))
 end
 
 -- starts a peer for the load runs and checks it behaves like the others: routed by Host (another
