@@ -384,8 +384,9 @@ end }
 -- kip.gateway binding started by bench/gateway_serve.lua.
 local GATEWAY_BIN = os.getenv("KIPPER_GATEWAY") or "build/bin/kipper-gateway"
 table.insert(peers, 1, { name = "kipper-gateway", version = function()
-  local r = proc.run({ "git", "rev-parse", "--short", "HEAD" }, { timeout = 10 })
-  return (r and r.status == 0) and ("git " .. trim(r.stdout)) or "this tree"
+  -- the kip built alongside it says its version and commit: "kip 0.1.0 (596b3da)"
+  local r = proc.run({ KIP, "version" }, { timeout = 10 })
+  return (r and r.status == 0 and r.stdout:match("^kip (%S+ %([^)]*%))")) or "this tree"
 end, start = function(ports)
   local dir = work .. "/kipper-gateway"
   fs.mkdir(dir)
@@ -635,6 +636,18 @@ local function report(rows, direct, upstream_version)
       for _, row in ipairs(rows) do t[#t + 1] = row.name .. " " .. tostring(row.other_host) end
       return table.concat(t, ", ")
     end)())
+  add("")
+  add("What is measured: HTTP/1.1 keep-alive request rate and latency through one proxy worker with one")
+  add("route, a small body, TLS sessions set up once (wrk keeps its %d connections), and idle memory.", WRK_CONNECTIONS)
+  add("Not measured: TLS handshake rate, large or streamed bodies, WebSocket, HTTP/2, many routes, access")
+  add("logging, more than one worker, or an HTTPS upstream (kipper-gateway's usual upstream is a cluster's")
+  add("HTTPS ingress with a pinned key; here every proxy speaks plain HTTP to the upstream). The upstream")
+  add("and wrk share %s, so the direct figure is a ceiling no proxy can pass here. RSS counts shared",
+    OTHER_CPU and "CPU " .. OTHER_CPU or "the machine's CPUs")
+  add("library pages in full, so per connection is the fairer memory figure; nginx's `worker_connections`")
+  add("and HAProxy's `maxconn` are set to %d (nginx allocates its connection table up front: it is in", math.max(4096, IDLE + 2048))
+  add("the fresh figure), and HAProxy runs with `no strict-limits` when the open-file limit (%d here) is", NOFILE)
+  add("below the 2 x maxconn it asks for.")
   print(table.concat(out, "\n"))
 end
 
