@@ -12,7 +12,7 @@
 -- Environment: GW_BENCH_SECONDS (each wrk run, default 8), GW_BENCH_ROUNDS (default 3), GW_BENCH_IDLE (idle connections,
 -- default 10000), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
 -- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
--- started by bench/gateway_serve.lua), KIP (default build/bin/kip).
+-- started by bench/gateway_serve.lua), KIP (default build/bin/kip), KIPPER_GATEWAY (default: beside KIP).
 local fs = require "kip.fs"
 local host = require "kip.host"
 local proc = require "kip.proc"
@@ -382,7 +382,11 @@ end }
 
 -- kipper-gateway: the program, with the route registered through its admin API (default), or the
 -- kip.gateway binding started by bench/gateway_serve.lua.
-local GATEWAY_BIN = os.getenv("KIPPER_GATEWAY") or "build/bin/kipper-gateway"
+local GATEWAY_BIN = os.getenv("KIPPER_GATEWAY")
+if not GATEWAY_BIN then
+  local beside = (KIP:match("^(.*)/[^/]*$") or ".") .. "/kipper-gateway"
+  GATEWAY_BIN = fs.exists(beside) and beside or "build/bin/kipper-gateway"
+end
 table.insert(peers, 1, { name = "kipper-gateway", version = function()
   -- the kip built alongside it says its version and commit: "kip 0.1.0 (596b3da)"
   local r = proc.run({ KIP, "version" }, { timeout = 10 })
