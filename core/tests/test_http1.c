@@ -54,6 +54,30 @@ static void test_value_whitespace_trimmed(void)
 	CHECK(parse_req("GET / HTTP/1.1\r\nHost: h\r\nX-U: caf\xc3\xa9\r\n\r\n") == H1_OK);
 }
 
+/* Every byte value at every position of a long value (the scan goes eight bytes at a time); CR
+ * and LF included, as bare CR and bare LF. */
+static void test_value_bytes_at_every_position(void)
+{
+	char buf[128];
+	const char *start = "GET / HTTP/1.1\r\nHost: h\r\nX: ";
+	size_t sl = strlen(start), vlen = 40;
+	for (int b = 0; b < 256; b++) {
+		bool ok = b == '\t' || (b >= 0x20 && b != 0x7f);
+		for (size_t p = 0; p < vlen; p++) {
+			memcpy(buf, start, sl);
+			memset(buf + sl, 'v', vlen);
+			buf[sl + p] = (char)b;
+			memcpy(buf + sl + vlen, "\r\n\r\n", 4);
+			int r = h1_parse_request(buf, sl + vlen + 4, MAX_HEAD, &req);
+			if (r != (ok ? H1_OK : H1_BAD)) {
+				fprintf(stderr, "  byte 0x%02x at %zu: %d\n", b, p, r);
+				CHECK(r == (ok ? H1_OK : H1_BAD));
+				return;
+			}
+		}
+	}
+}
+
 static void test_every_prefix_is_incomplete(void)
 {
 	const char *s = "\r\nPOST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
@@ -599,6 +623,7 @@ int main(void)
 {
 	RUN(test_simple_get);
 	RUN(test_value_whitespace_trimmed);
+	RUN(test_value_bytes_at_every_position);
 	RUN(test_every_prefix_is_incomplete);
 	RUN(test_pipelined);
 	RUN(test_leading_empty_lines_skipped);

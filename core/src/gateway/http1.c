@@ -39,6 +39,25 @@ static bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c
 
 static bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
 
+/* How many of p[0..n) are value characters from the start: eight bytes at a time while none of
+ * them is below 0x20 or DEL (the usual case: no tab, no control), then byte by byte. */
+static size_t value_span(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t x, del;
+		memcpy(&x, p + i, 8);
+		del = x ^ (0x7f * ones);
+		/* a byte below 0x20 or equal to 0x7f sets a high bit (exact for "any") */
+		if (((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs))
+			break;
+	}
+	while (i < n && is_value_char((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
 static int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -255,14 +274,13 @@ static int parse_fields(const char *buf, size_t pos, size_t end, struct h1_heade
 		size_t name_end = i++;
 		while (i < cr && is_ows((unsigned char)buf[i]))
 			i++;
-		size_t vs = i, ve = i;
-		for (; i < cr; i++) {
-			unsigned char c = (unsigned char)buf[i];
-			if (!is_value_char(c))
-				return H1_BAD; /* NUL, bare CR, controls, DEL */
-			if (!is_ows(c))
-				ve = i + 1;
-		}
+		size_t vs = i;
+		i += value_span(buf + i, cr - i);
+		if (i != cr)
+			return H1_BAD; /* NUL, bare CR, controls, DEL */
+		size_t ve = cr;
+		while (ve > vs && is_ows((unsigned char)buf[ve - 1]))
+			ve--;
 		if (n == H1_MAX_HEADERS)
 			return H1_HEAD_TOO_LARGE;
 		struct h1_header *h = &headers[n++];

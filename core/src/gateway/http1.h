@@ -34,19 +34,25 @@ struct h1_response {
 /* Parse the head at the start of buf[0..len). max_head bounds the head (request line alone over
  * 8 KiB -> H1_URI_TOO_LONG; head over max_head -> H1_HEAD_TOO_LARGE, also when still incomplete;
  * more than H1_MAX_HEADERS fields -> H1_HEAD_TOO_LARGE). Pointers in *req point into buf.
- * Call it again on the whole buffered head when more bytes arrive (it rescans; cheap).
+ * Call it again on the whole buffered head when more bytes arrive (it rescans; cheap). Errors
+ * come as early as they can be seen: a bare LF, or a request line that cannot become valid (a TLS
+ * hello on the plain port), is refused before the head is complete.
  * Empty lines (CRLF) before the request line are skipped: method may start after buf, and
  * head_len counts them. Framing: TE chunked -> H1_BODY_CHUNKED; Content-Length N > 0 ->
  * H1_BODY_LENGTH; Content-Length: 0 or neither -> H1_BODY_NONE. HTTP/1.0 with TE is refused.
  * The target is origin-form ("/...") or "*" with OPTIONS; its bytes are VCHAR without '#'.
- * Refused (H1_BAD): CL together with TE, duplicate/invalid CL (differing or not 1*DIGIT, overflow),
- * TE other than exactly "chunked" as the final coding (other codings -> H1_NOT_IMPLEMENTED),
- * obs-fold, bare CR/LF where CRLF is needed (accept bare LF? NO: CRLF only), NUL or CTLs in
- * values, whitespace before ':' or in names, missing/duplicate Host in 1.1, invalid method token,
- * target not origin-form/asterisk-form (authority-form only with CONNECT, which is refused 501). */
+ * Refused (H1_BAD): CL together with TE, any second CL (even an equal one), CL not 1*DIGIT or
+ * over INT64_MAX, TE whose final coding is not "chunked" (or chunked twice, or an empty
+ * element); TE "<other codings>, chunked" -> H1_NOT_IMPLEMENTED; obs-fold, bare CR or LF (CRLF
+ * only), NUL, CTLs or DEL in values, anything but tchars in names (so no whitespace before ':'),
+ * no Host in 1.1 or two Hosts in any version, an invalid method token, absolute-form or
+ * authority-form targets (CONNECT -> H1_NOT_IMPLEMENTED). Versions: HTTP/1.0 and HTTP/1.1;
+ * another HTTP/D.D -> H1_BAD_VERSION. keep_alive, upgrade and expect_continue are set for 1.1
+ * only (except keep_alive for 1.0 with "Connection: keep-alive"). */
 int h1_parse_request(const char *buf, size_t len, size_t max_head, struct h1_request *req);
 /* head_request: the request was HEAD (no body). Status 1xx/204/304 -> no body; 101 -> upgrade
- * (keep_alive false: the connection becomes a tunnel). Otherwise TE with chunked last ->
+ * (keep_alive false: the connection becomes a tunnel; whether the request asked for an upgrade
+ * is the caller's check). Otherwise TE with chunked last ->
  * H1_BODY_CHUNKED, TE without it -> H1_BODY_UNTIL_CLOSE, CL N > 0 -> H1_BODY_LENGTH, CL 0 ->
  * H1_BODY_NONE, neither -> H1_BODY_UNTIL_CLOSE (keep_alive false). CL with TE, duplicate or
  * invalid CL, TE in 1.0 are H1_BAD whatever the status; a version other than 1.0/1.1 ->
