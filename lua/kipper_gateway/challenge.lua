@@ -3,7 +3,8 @@
 -- message a cluster signs, and the proof: the certificate chain the cluster serves is fetched (by
 -- kip.gateway.peer_certificate, which releases the host lock while it waits), the signature is
 -- checked with the leaf's public key and that key's SPKI SHA-256 becomes the pin.
--- Uses kip.tls, kip.gateway (peer_certificate; until it exists, openssl s_client via kip.proc).
+-- Uses kip.tls and kip.gateway (peer_certificate).
+local gateway = require "kip.gateway"
 local tls = require "kip.tls"
 
 local M = {}
@@ -138,43 +139,11 @@ function M.verify(chain_pem, message, signature)
   return pin
 end
 
--- Until kip.gateway.peer_certificate exists: openssl s_client in a child process, waited for with
--- kip.proc's wait, which releases the host lock.
-local function fetch_with_openssl(ip, port, sni, timeout)
-  local proc = require "kip.proc"
-  local fs = require "kip.fs"
-  local out = os.tmpname()
-  local p, err = proc.spawn({ "openssl", "s_client", "-connect", ip .. ":" .. port, "-servername", sni, "-showcerts" },
-    { stdout = out, die_with_parent = false })
-  if not p then
-    os.remove(out)
-    return nil, err
-  end
-  local r = p:wait(timeout)
-  if not r then
-    p:kill("KILL")
-    p:wait()
-  end
-  local text = fs.read(out) or ""
-  os.remove(out)
-  if not r then return nil, "timed out" end
-  local certs = {}
-  for block in text:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-") do
-    certs[#certs + 1] = block .. "\n"
-  end
-  if #certs == 0 then return nil, "no certificate (connection refused or no TLS there)" end
-  return table.concat(certs)
-end
-
 ---The certificate chain (PEM, leaf first) served on ip:port to a client sending SNI `sni`.
 ---@return string|nil pem
 ---@return string|nil why
 function M.fetch_chain(ip, port, sni, timeout)
-  local ok, gateway = pcall(require, "kip.gateway")
-  if ok and type(gateway) == "table" and gateway.peer_certificate then
-    return gateway.peer_certificate(ip, port, { sni = sni, timeout = timeout })
-  end
-  return fetch_with_openssl(ip, port, sni, timeout)
+  return gateway.peer_certificate(ip, port, { sni = sni, timeout = timeout })
 end
 
 return M

@@ -62,7 +62,7 @@ local function valid_address(a)
 end
 
 local function valid_zone(z)
-  if type(z) ~= "string" or #z > 200 or not z:find("%.") then return false end
+  if type(z) ~= "string" or #z > 200 or z == "" then return false end
   for label in (z .. "."):gmatch("([^.]*)%.") do
     if not label:match("^[a-z0-9]$") and not label:match("^[a-z0-9][a-z0-9-]*[a-z0-9]$") then return false end
     if #label > 63 then return false end
@@ -159,7 +159,7 @@ function M.validate(s) -- may raise a usage error
   c.listen, c.tls_listen = s.listen, s["tls-listen"]
   c.zone = need("zone")
   if not valid_zone(c.zone) then
-    errors.usage(string.format("--zone takes a DNS name such as kipper.run (lower case), not %q", c.zone))
+    errors.usage(string.format("--zone takes a DNS name such as kipper.run or localhost (lower case), not %q", c.zone))
   end
   c.registry = need("registry")
   c.admin_token_file = s["admin-token-file"]

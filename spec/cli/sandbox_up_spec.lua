@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
--- `kip sandbox up` end to end: the real kip starts the sandbox API and the real kipperd, makes
+-- `kip sandbox up` end to end: the real kip starts the sandbox API, the real kipperd and the real
+-- kipper-gateway (which routes the sandbox's names to kipperd), makes
 -- `sandbox` the current cluster with Kipper's resource types on it, serves its status page, and
 -- stops everything on SIGINT (or when a child dies).
 local fs = require "kip.fs"
@@ -13,9 +14,10 @@ describe("kip sandbox up", function()
   local home, up, ports
   setup(function()
     home = helpers.tmpdir()
-    ports = { api = sshd.free_port(), kipperd = sshd.free_port() }
+    ports = { api = sshd.free_port(), kipperd = sshd.free_port(), gateway = sshd.free_port(), gateway_api = sshd.free_port() }
     up = assert(proc.spawn({ helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
-      "--kipperd-listen", "127.0.0.1:" .. ports.kipperd }, { env = { KIP_HOME = home, KIP_CLUSTER = false },
+      "--kipperd-listen", "127.0.0.1:" .. ports.kipperd, "--gateway-listen", "127.0.0.1:" .. ports.gateway,
+      "--gateway-api-listen", "127.0.0.1:" .. ports.gateway_api }, { env = { KIP_HOME = home, KIP_CLUSTER = false },
       stdout = home .. "/up.out", stderr = "stdout" }))
   end)
   teardown(function()
@@ -45,8 +47,25 @@ describe("kip sandbox up", function()
     local status_url = output():match("status:%s+(http://%S+)")
     local s = assert(http.request({ url = status_url, timeout = 5 }))
     local page = assert(json.decode(s.body))
-    assert.equals(2, #page.components)
+    assert.equals(3, #page.components)
     for _, c in ipairs(page.components) do assert.is_true(c.running, c.name) end
+  end)
+
+  it("routes the sandbox cluster's names through kipper-gateway to kipperd", function()
+    local url = "http://127-0-0-1.localhost:" .. ports.gateway
+    assert.matches("gateway:%s+" .. url:gsub("%p", "%%%0"), output())
+    -- Host names as a browser sends them; the connection goes to the gateway on loopback.
+    for _, name in ipairs({ "127-0-0-1.localhost", "console-127-0-0-1.localhost" }) do
+      local r = assert(proc.run({ "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--resolve",
+        name .. ":" .. ports.gateway .. ":127.0.0.1", "http://" .. name .. ":" .. ports.gateway .. "/readyz" }))
+      assert.equals("200", r.stdout, r.stderr)
+    end
+    -- A cluster the gateway does not know gets its 404 page, without reaching kipperd.
+    local r = assert(proc.run({ "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: 203-0-113-10.localhost",
+      "http://127.0.0.1:" .. ports.gateway .. "/readyz" }))
+    assert.equals("404", r.stdout)
+    local m = assert(http.request({ url = "http://127.0.0.1:" .. ports.gateway_api .. "/metrics", timeout = 5 }))
+    assert.matches("kipper_gateway_registrations{state=\"active\"} 1", m.body, 1, true)
   end)
 
   it("stops its children and exits 0 on Ctrl-C", function()

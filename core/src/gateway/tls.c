@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,14 +489,20 @@ static bool is_ip_literal(const char *name)
 {
 	unsigned char addr[16];
 	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}/* SSL_set_tlsext_host_name without its macro's cast of a const name to void *. */
+static int set_sni(SSL *ssl, const char *name)
+{
+	return (int)SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *)(uintptr_t)name);
 }
+
+
 
 /* A client SSL on fd for ctx, with SNI when sni is a host name. */
 static SSL *client_ssl(SSL_CTX *ctx, int fd, const char *sni)
 {
 	SSL *ssl = SSL_new(ctx);
 	if (!ssl || !set_fd(ssl, fd) ||
-	    (sni && *sni && !is_ip_literal(sni) && SSL_set_tlsext_host_name(ssl, sni) != 1)) {
+	    (sni && *sni && !is_ip_literal(sni) && set_sni(ssl, sni) != 1)) {
 		SSL_free(ssl);
 		ERR_clear_error();
 		return NULL;

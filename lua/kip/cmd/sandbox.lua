@@ -160,26 +160,30 @@ verbs.agent = {
 }
 
 verbs.up = {
-  summary = "Start a whole local Kipper (sandbox API and kipperd) and make it the current cluster",
-  description = "Starts 'kip sandbox api' and kipperd on this machine, installs Kipper's resource types on the\n" ..
+  summary = "Start a whole local Kipper (sandbox API, kipperd, gateway) and make it the current cluster",
+  description = "Starts 'kip sandbox api', kipperd and kipper-gateway on this machine, installs Kipper's resource types on the\n" ..
     "API, adds a cluster named 'sandbox' to kip's configuration and makes it current, and prints what\n" ..
     "to try. Nothing runs containers: pods and logs are simulated. Logs and the objects' state are kept\n" ..
     "in KIP_HOME/sandbox; Ctrl-C stops everything. 'make sandbox' runs this from the source tree.",
   flags = {
     { name = "listen", arg = "ADDRESS:PORT", default = "127.0.0.1:6443", help = "where the sandbox API listens" },
     { name = "kipperd-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8080", help = "where kipperd serves /metrics and /readyz" },
+    { name = "gateway-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8000", help = "where kipper-gateway proxies CLUSTER.localhost names" },
+    { name = "gateway-api-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8001", help = "where kipper-gateway serves its registration API and /metrics" },
     { name = "status-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:0", help = "where the status page is served (port 0: a free one)" },
     { name = "fresh", help = "start from an empty cluster (forget the objects kept from the last run)" },
   },
   examples = {
     "kip sandbox up",
     "kip sandbox up --listen 127.0.0.1:16443 --kipperd-listen 127.0.0.1:18080 --fresh",
+    "kip sandbox up --gateway-listen 127.0.0.1:18000 --gateway-api-listen 127.0.0.1:18001",
   },
   run = function(ctx)
-    for _, f in ipairs({ "listen", "kipperd-listen", "status-listen" }) do
+    for _, f in ipairs({ "listen", "kipperd-listen", "gateway-listen", "gateway-api-listen", "status-listen" }) do
       if not ctx.flags[f]:match("^[^:]+:%d+$") then errors.usage(string.format("--%s takes ADDRESS:PORT, not %q", f, ctx.flags[f])) end
     end
     local status, err = require("kip.sandbox.up").run({ listen = ctx.flags.listen, kipperd_listen = ctx.flags["kipperd-listen"],
+      gateway_listen = ctx.flags["gateway-listen"], gateway_api_listen = ctx.flags["gateway-api-listen"],
       status_listen = ctx.flags["status-listen"], fresh = ctx.flags.fresh })
     if status ~= 0 then errors.fail(err, "See the logs in " .. config.home() .. "/sandbox; another sandbox may hold the ports (--listen).") end
     return 0

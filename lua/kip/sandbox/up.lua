@@ -1,9 +1,11 @@
 -- SPDX-License-Identifier: Apache-2.0
--- `kip sandbox up`: the local stand-in for a whole Kipper cluster. Starts `kip sandbox api` and
--- kipperd as child processes (logs and state under $KIP_HOME/sandbox), puts Kipper's resource types
--- and settings on the API, adds a `sandbox` cluster to kip's configuration and makes it current,
--- prints what to try, then watches the children until Ctrl-C (or one of them dies) and stops them.
--- Uses kip.proc (spawn), kip.server (the wait loop and a status page), kip.k8s and kip.platform.
+-- `kip sandbox up`: the local stand-in for a whole Kipper cluster. Starts `kip sandbox api`,
+-- kipperd and kipper-gateway as child processes (logs and state under $KIP_HOME/sandbox), puts
+-- Kipper's resource types and settings on the API, registers the sandbox cluster with the gateway
+-- (zone `localhost`, routed to kipperd), adds a `sandbox` cluster to kip's configuration and makes
+-- it current, prints what to try, then watches the children until Ctrl-C (or one of them dies) and
+-- stops them. Uses kip.proc (spawn), kip.server (the wait loop and a status page), kip.http,
+-- kip.k8s, kip.tls (the gateway's admin token) and kip.platform.
 local components = require "kip.platform.components"
 local config = require "kip.config"
 local crds = require "kip.platform.crds"
@@ -15,8 +17,13 @@ local k8s = require "kip.k8s"
 local local_cluster = require "kip.install.local_cluster"
 local proc = require "kip.proc"
 local server = require "kip.server"
+local tls = require "kip.tls"
+
 
 local M = {}
+
+-- The gateway's zone in the sandbox: browsers and curl resolve every *.localhost name to this machine.
+M.GATEWAY_ZONE = "localhost"
 
 local function tail(path, n)
   local lines = {}
@@ -93,9 +100,16 @@ function Up:start_api()
   return true
 end
 
-function Up:start_kipperd()
-  local exe = host.exe():gsub("/[^/]+$", "") .. "/kipperd"
+-- A program built next to kip (build/bin in the source tree, PREFIX/bin installed).
+local function sibling(name)
+  local exe = host.exe():gsub("/[^/]+$", "") .. "/" .. name
   if not fs.exists(exe) then return nil, exe .. " does not exist: build it with 'make'" end
+  return exe
+end
+
+function Up:start_kipperd()
+  local exe, xerr = sibling("kipperd")
+  if not exe then return nil, xerr end
   local url = "http://" .. self.opts.kipperd_listen
   local p, err = self:start("kipperd", { exe, "--kubeconfig", self.dir .. "/kubeconfig", "--listen", self.opts.kipperd_listen },
     self.dir .. "/kipperd.log")
@@ -110,16 +124,59 @@ function Up:start_kipperd()
   return true
 end
 
+-- The gateway: proxies CLUSTER.localhost and APP-CLUSTER.localhost names to the sandbox's one HTTP
+-- server, kipperd, as it would to a cluster's ingress; the sandbox registers itself with the admin
+-- token (a cluster on a server proves its claim instead: docs/gateway-protocol.md).
+function Up:start_gateway()
+  local exe, xerr = sibling("kipper-gateway")
+  if not exe then return nil, xerr end
+  local d = self.dir .. "/gateway"
+  local ok, err = fs.mkdir(d, { mode = config.DIR_MODE })
+  if not ok then return nil, err end
+  local token_file = d .. "/admin-token"
+  local token = fs.read(token_file)
+  if not token or token == "" then
+    token = tls.random_token()
+    ok, err = fs.write(token_file, token, { mode = 384 })
+    if not ok then return nil, err end
+  end
+  local api = "http://" .. self.opts.gateway_api_listen
+  local p, perr = self:start("kipper-gateway", { exe, "--listen", self.opts.gateway_listen,
+    "--api-listen", self.opts.gateway_api_listen, "--zone", M.GATEWAY_ZONE, "--registry", d .. "/registry.json",
+    "--admin-token-file", token_file, "--allow-private-upstreams", "--access-log", d .. "/access.log" },
+    self.dir .. "/gateway.log")
+  if not p then return nil, perr end
+  local ready = wait_for(30, function()
+    if not p:alive() then return "dead" end
+    local r = http.request({ url = api .. "/healthz", timeout = 2 })
+    return r and r.status == 200
+  end)
+  if ready ~= true then return nil, "kipper-gateway did not become ready:\n" .. tail(self.dir .. "/gateway.log", 15) end
+  local ip = self.cluster_id:gsub("-", ".")
+  local r, rerr = http.request({ method = "POST", url = api .. "/v1/clusters", timeout = 5,
+    headers = { Authorization = "Bearer " .. token, ["Content-Type"] = "application/json" },
+    body = json.encode({ cluster = self.cluster_id, ip = ip, scheme = "http",
+      port = tonumber(self.opts.kipperd_listen:match(":(%d+)$")) }) })
+  if not r or r.status >= 300 then
+    return nil, "kipper-gateway refused the sandbox's registration: " .. tostring(r and r.body or rerr)
+  end
+  local port = self.opts.gateway_listen:match(":(%d+)$")
+  self.gateway_url = string.format("http://%s.%s:%s", self.cluster_id, M.GATEWAY_ZONE, port)
+  self.gateway_api = api
+  return true
+end
+
 -- The status page: what runs, as JSON.
 function Up:status()
-  local out = { cluster = "sandbox", api = self.api_url, kipperd = self.kipperd_url, components = {} }
+  local out = { cluster = "sandbox", api = self.api_url, kipperd = self.kipperd_url, gateway = self.gateway_url,
+    gateway_api = self.gateway_api, components = {} }
   for _, c in ipairs(self.children) do
     out.components[#out.components + 1] = { name = c.name, pid = c.process:pid(), running = c.process:alive(), log = c.log }
   end
   return out
 end
 
----@param opts {listen: string, kipperd_listen: string, status_listen: string, fresh?: boolean, out?: file*}
+---@param opts {listen: string, kipperd_listen: string, gateway_listen: string, gateway_api_listen: string, status_listen: string, fresh?: boolean, out?: file*}
 ---@return integer exit status
 ---@return string|nil message on failure
 function M.run(opts)
@@ -140,6 +197,9 @@ function M.run(opts)
   up:say("kip sandbox: starting kipperd on %s", opts.kipperd_listen)
   ok, err = up:start_kipperd()
   if not ok then return fail(err) end
+  up:say("kip sandbox: starting kipper-gateway on %s", opts.gateway_listen)
+  ok, err = up:start_gateway()
+  if not ok then return fail(err) end
   local entry = { name = "sandbox", server = up.api_url, kubeconfig = dir .. "/kubeconfig", domain = up.cluster_id .. ".kipper.run" }
   ok, err = local_cluster.register(entry)
   if not ok then return fail("cannot add the sandbox cluster to kip's configuration: " .. tostring(err)) end
@@ -154,6 +214,7 @@ Kipper's sandbox is up: a simulated cluster on this machine (no container runs; 
 logs are simulated).
   api:      %s   (kubeconfig %s)
   kipperd:  %s   (/metrics, /healthz, /readyz)
+  gateway:  %s   (routes %s and APP-%s names to kipperd; API %s)
   status:   %s
   logs:     %s/*.log
   cluster:  "sandbox" is now kip's current cluster
@@ -164,9 +225,11 @@ Try:
   kip app logs hello
   kip service add postgres --name db
   kubectl --kubeconfig %s get deployments,pods
+  curl %s/healthz          (through the gateway)
 
 Ctrl-C stops it; the objects are kept in %s/state.json for the next 'kip sandbox up'.]],
-    up.api_url, entry.kubeconfig, up.kipperd_url, status_url, dir, entry.kubeconfig, dir)
+    up.api_url, entry.kubeconfig, up.kipperd_url, up.gateway_url, up.cluster_id .. "." .. M.GATEWAY_ZONE,
+    up.cluster_id .. "." .. M.GATEWAY_ZONE, up.gateway_api, status_url, dir, entry.kubeconfig, up.gateway_url, dir)
   local died
   local why = srv:run({ tick = 1, on_tick = function()
     for _, c in ipairs(up.children) do

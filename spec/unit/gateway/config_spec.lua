@@ -59,7 +59,8 @@ describe("kipper_gateway.config", function()
     local cases = {
       { {}, "--zone is required", { "--registry", "r", "--api-listen", "127.0.0.1:1" } },
       { { "--zone", "Kipper.RUN" }, "DNS name" },
-      { { "--zone", "localhost" }, "DNS name" },
+      { { "--zone", "kipper..run" }, "DNS name" },
+      { { "--zone", "-kipper.run" }, "DNS name" },
       { { "--listen", "8080" }, "ADDRESS:PORT" },
       { { "--workers", "0" }, "--workers" },
       { { "--heartbeat-ttl", "soon" }, "--heartbeat-ttl" },
