@@ -66,6 +66,7 @@ struct gw_upstream {
 	SSL *ssl;
 	uint8_t state;
 	bool rd, wr;                 /* readiness seen from epoll (edge-triggered), cleared on EAGAIN */
+	bool hup;                    /* epoll reported RDHUP/HUP/ERR: read until EOF, never assume drained */
 	bool reused;                 /* taken from the pool for the current request */
 	bool eof;                    /* the upstream closed its side */
 	bool dead;
@@ -96,6 +97,7 @@ struct gw_conn {
 	SSL *ssl;
 	uint8_t state;
 	bool rd, wr;
+	bool hup;                    /* as in gw_upstream */
 	bool dead;
 	bool eof;                    /* the client closed its side */
 	bool tls;                    /* came in on the TLS listener */
@@ -146,6 +148,7 @@ struct gw_worker {
 	struct gw_tls_server *certs; /* this worker's reference (NULL without TLS) */
 	unsigned certs_gen;
 	bool draining;               /* listeners closed, finishing what is in flight */
+	uint64_t accept_resume;      /* listeners paused (out of descriptors) until then; 0: not */
 };
 
 struct gw_gateway {

@@ -73,7 +73,8 @@ static ptrdiff_t io_write(int fd, SSL *ssl, const void *b, size_t n)
 
 /* Reads from (fd, ssl) into b, keeping b->len <= max. 1: bytes came, 0: nothing now (would
  * block, or no room), -1: end of stream or error. *rd / *wr are the side's readiness flags. */
-static int fill(struct gw_worker *w, int fd, SSL *ssl, bool *rd, bool *wr, struct gw_buf *b, size_t max, size_t *got)
+static int fill(struct gw_worker *w, int fd, SSL *ssl, bool *rd, bool *wr, bool hup, struct gw_buf *b, size_t max,
+                size_t *got)
 {
 	*got = 0;
 	if (!*rd || b->len >= max)
@@ -87,6 +88,10 @@ static int fill(struct gw_worker *w, int fd, SSL *ssl, bool *rd, bool *wr, struc
 	if (n > 0) {
 		b->len += (uint32_t)n;
 		*got = (size_t)n;
+		/* A short read drained the socket: the next bytes raise a new edge, so skip the read
+		 * that would say EAGAIN. Not once the peer closed: its EOF raises no further edge. */
+		if (!ssl && !hup && (size_t)n < room)
+			*rd = false;
 		return 1;
 	}
 	if (b->len == 0)
@@ -130,7 +135,7 @@ static int client_fill(struct gw_conn *c, struct gw_buf *b, size_t max)
 	size_t got;
 	if (c->eof)
 		return -1;
-	int r = fill(c->w, c->fd, c->ssl, &c->rd, &c->wr, b, max, &got);
+	int r = fill(c->w, c->fd, c->ssl, &c->rd, &c->wr, c->hup, b, max, &got);
 	if (got)
 		GW_STAT_ADD(c->w, bytes_in, got);
 	if (r < 0)
@@ -156,7 +161,7 @@ static int up_fill(struct gw_conn *c, struct gw_buf *b, size_t max)
 	size_t got;
 	if (u->eof)
 		return -1;
-	int r = fill(c->w, u->fd, u->ssl, &u->rd, &u->wr, b, max, &got);
+	int r = fill(c->w, u->fd, u->ssl, &u->rd, &u->wr, u->hup, b, max, &got);
 	if (got)
 		gw_timer_set(c->w, &u->timer, GW_T_UPSTREAM);
 	if (r < 0)

@@ -65,6 +65,8 @@ static int next_timeout(struct gw_worker *w)
 	for (int k = 0; k < GW_T_KINDS; k++)
 		if (w->timers[k].head && w->timers[k].head->deadline < best)
 			best = w->timers[k].head->deadline;
+	if (w->accept_resume && w->accept_resume < best)
+		best = w->accept_resume;
 	if (best == UINT64_MAX)
 		return -1;
 	if (best <= w->now)
@@ -203,7 +205,13 @@ static void accept_all(struct gw_worker *w, struct gw_listener *l)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return;   /* EAGAIN, or EMFILE and friends: the listener fires again */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: the listener would fire at once again; rest 100 ms */
+				struct epoll_event e = {.events = 0, .data.ptr = &l->ev};
+				epoll_ctl(w->epfd, EPOLL_CTL_MOD, l->fd, &e);
+				w->accept_resume = w->now + 100;
+			}
+			return;
 		}
 		uint32_t ip = sa.sin_family == AF_INET ? ntohl(sa.sin_addr.s_addr) : 0;
 		gw_conn_accepted(w, fd, l->tls, ip);
@@ -309,6 +317,8 @@ void *gw_worker_main(void *arg)
 					c->rd = true;
 				if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 					c->wr = true;
+				if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->hup = true;
 				if (c->ssl)
 					c->rd = c->wr = true;
 				gw_conn_event(c, e);
@@ -322,6 +332,8 @@ void *gw_worker_main(void *arg)
 					u->rd = true;
 				if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 					u->wr = true;
+				if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					u->hup = true;
 				if (u->ssl)
 					u->rd = u->wr = true;
 				if (u->conn)
@@ -339,6 +351,15 @@ void *gw_worker_main(void *arg)
 			}
 		}
 		run_timers(w);
+		if (w->accept_resume && w->accept_resume <= w->now) {
+			w->accept_resume = 0;
+			for (int i = 0; i < w->n_listeners; i++) {
+				if (w->listeners[i].fd < 0)
+					continue;
+				struct epoll_event e = {.events = EPOLLIN, .data.ptr = &w->listeners[i].ev};
+				epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->listeners[i].fd, &e);
+			}
+		}
 	}
 	/* stopping: cut whatever is left */
 	close_listeners(w);
