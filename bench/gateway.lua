@@ -444,8 +444,23 @@ local function wrk(port, tls, seconds)
 end
 
 -- one measured wrk run (after a 2-second warm-up), with the CPU the proxy and the upstream used
+-- Waits (up to QUIET_WAIT seconds) until the machine is quiet: less than 10% of all CPUs busy
+-- over half a second. The proxies are idle meanwhile, so what is busy is other work.
+local QUIET_WAIT = tonumber(os.getenv("GW_BENCH_QUIET_WAIT") or "") or 20
+local function wait_quiet()
+  local deadline = host.monotonic() + QUIET_WAIT
+  repeat
+    local b0, j0 = cpu_jiffies("cpu")
+    sleep(0.5)
+    local b1, j1 = cpu_jiffies("cpu")
+    if j1 > j0 and (b1 - b0) / (j1 - j0) < 0.1 then return true end
+  until host.monotonic() > deadline
+  return false
+end
+
 local function load(p, upstream, port, tls, warm_up)
   if warm_up then wrk(port, tls, 2) end
+  wait_quiet()
   local c0, u0, t0 = cpu_seconds(p:pid()), cpu_seconds(upstream:pid()), host.monotonic()
   local b0, j0 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
   local r = parse_wrk(wrk(port, tls, SECONDS))
