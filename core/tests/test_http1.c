@@ -362,6 +362,15 @@ static void test_too_many_headers(void)
 	CHECK(req.n_headers == H1_MAX_HEADERS);
 	memcpy(buf + p, "Y: v\r\n\r\n", 9);
 	CHECK(h1_parse_request(buf, p + 8, MAX_HEAD, &req) == H1_HEAD_TOO_LARGE);
+	/* responses too: H1_MAX_HEADERS fields pass, one more is too large */
+	p = (size_t)snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\n");
+	for (int i = 0; i < H1_MAX_HEADERS; i++)
+		p += (size_t)snprintf(buf + p, sizeof buf - p, "X%d: v\r\n", i);
+	memcpy(buf + p, "\r\n", 3);
+	CHECK(h1_parse_response(buf, p + 2, MAX_HEAD, false, &res) == H1_OK);
+	CHECK(res.n_headers == H1_MAX_HEADERS);
+	memcpy(buf + p, "Y: v\r\n\r\n", 9);
+	CHECK(h1_parse_response(buf, p + 8, MAX_HEAD, false, &res) == H1_HEAD_TOO_LARGE);
 }
 
 static void test_helpers(void)
