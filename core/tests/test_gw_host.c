@@ -151,6 +151,9 @@ static void test_other_zone_configured(void)
 	CHECK(gw_host_parse("a-10-0-0-1.gw.example.org", 25, "gw.example.org", &h, &why) == 0);
 	CHECK_STR(h.cluster, "10-0-0-1");
 	CHECK(gw_host_parse("a-10-0-0-1.GW.example.org", 25, "gw.EXAMPLE.org", &h, &why) == 0);
+	CHECK(gw_host_parse("a-10-0-0-1.gw.example.org", 25, "gw.example.org.", &h, &why) == 0);
+	CHECK(gw_host_parse("a-10-0-0-1.gw.example.org.", 26, "gw.example.org.", &h, &why) == 0);
+	CHECK(gw_host_parse("a-10-0-0-1.gw.example.org", 25, ".", &h, &why) == -1);
 }
 
 static void test_ipv4_is_public(void)

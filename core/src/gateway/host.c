@@ -70,6 +70,8 @@ int gw_host_parse(const char *host, size_t len, const char *zone, struct gw_host
 
 	/* the zone, case-insensitive, after a dot */
 	size_t zlen = zone ? strlen(zone) : 0;
+	if (zlen > 0 && zone[zlen - 1] == '.')
+		zlen--; /* a zone written fully qualified */
 	if (zlen == 0 || len < zlen)
 		return refuse(why, "other zone");
 	for (size_t i = 0; i < zlen; i++)

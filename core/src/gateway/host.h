@@ -17,8 +17,11 @@ struct gw_host {
  * allowed); zone: "kipper.run". Accepts exactly one label before ".zone": A-B-C-D or APP-A-B-C-D
  * (the last four dash-separated fields are the IPv4 octets: decimal 0-255, no leading zeros; APP is
  * the rest, a DNS label: [a-z0-9-], starts and ends alphanumeric, whole label <= 63 chars).
- * Returns 0, or -1 with *why set to a static reason ("other zone", "extra labels", "bad character",
- * "not a cluster name", "IP literal", "empty"). */
+ * Returns 0, or -1 with *why (when why is not NULL) set to a static reason ("other zone", "extra
+ * labels", "bad character", "not a cluster name", "IP literal", "empty"); *out is written only on
+ * success. Checked in this order: empty, "[" (IP literal), the port, characters outside
+ * [A-Za-z0-9.-] (bad character), digits and dots only (IP literal), the zone (a trailing dot on
+ * zone is ignored; the zone itself is not a cluster name), one label, the label's shape. */
 int gw_host_parse(const char *host, size_t len, const char *zone, struct gw_host *out, const char **why);
 /* Whether addr (host byte order) is a public unicast address: false for 0/8, 10/8, 100.64/10
  * (CGNAT), 127/8, 169.254/16 (link-local, cloud metadata), 172.16/12, 192.0.0/24,
