@@ -467,6 +467,7 @@ local function load(p, upstream, port, tls, warm_up)
   local dt = host.monotonic() - t0
   local b1, j1 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
   r.cpu = (cpu_seconds(p:pid()) - c0) / dt
+  r.us_per_request = r.rps > 0 and r.cpu / r.rps * 1e6 or 0
   r.upstream_cpu = (cpu_seconds(upstream:pid()) - u0) / dt
   -- the share of the proxy's CPU that went to anything but the proxy (other work on the machine)
   r.others = j1 > j0 and math.max(0, (b1 - b0) / (j1 - j0) - (PROXY_CPU and r.cpu or r.cpu / ncpu)) or 0
@@ -575,8 +576,8 @@ local function load_rounds(running, upstream)
       for _, mode in ipairs({ "plain", "tls" }) do
         local r = load(s.p, upstream, mode == "tls" and s.ports[2] or s.ports[1], mode == "tls", round == 1)
         table.insert(s.row.runs[mode], r)
-        say("  round %d %s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%%, upstream CPU %.0f%%, others on the proxy's CPU %.0f%%",
-          round, s.row.name, mode, r.rps, r.p50, r.p99, r.cpu * 100, r.upstream_cpu * 100, r.others * 100)
+        say("  round %d %s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%% (%.1f µs/req), upstream CPU %.0f%%, others on the proxy's CPU %.0f%%",
+          round, s.row.name, mode, r.rps, r.p50, r.p99, r.cpu * 100, r.us_per_request, r.upstream_cpu * 100, r.others * 100)
         OTHERS_MAX = math.max(OTHERS_MAX, r.others)
       end
     end
@@ -585,7 +586,7 @@ local function load_rounds(running, upstream)
     for _, mode in ipairs({ "plain", "tls" }) do
       local runs = s.row.runs[mode]
       s.row[mode] = { rps = median(runs, "rps"), p50 = median(runs, "p50"), p99 = median(runs, "p99"), cpu = median(runs, "cpu"),
-        upstream_cpu = median(runs, "upstream_cpu") }
+        upstream_cpu = median(runs, "upstream_cpu"), us = median(runs, "us_per_request") }
     end
   end
 end
@@ -610,15 +611,16 @@ local function report(rows, direct, upstream_version)
     OTHER_CPU and " pinned to CPU " .. OTHER_CPU .. " with wrk" or "")
   add("answering `return 200` with a 1 KiB body. Load: wrk %d threads, %d connections, `--latency`, Host", WRK_THREADS, WRK_CONNECTIONS)
   add("`%s`, %d rounds of %d s runs (every proxy plain, then TLS, in turn, after one 2 s warm-up);", HOST, ROUNDS, SECONDS)
-  add("each figure is the median of its %d runs. Proxy CPU: the share of one CPU the proxy used during the run.", ROUNDS)
+  add("each figure is the median of its %d runs. CPU: the share of one CPU the proxy used during the run; CPU µs/req:", ROUNDS)
+  add("the proxy's CPU time per request (user + system), which other work on the machine disturbs least.")
   add("Direct to the upstream, without a proxy: %.0f requests/s, p99 %.2f ms. Load average at the start: %s;", direct.rps, direct.p99, LOADAVG)
   add("other processes (and the hypervisor) took up to %.0f%% of the proxies' CPU during a run.", OTHERS_MAX * 100)
   add("")
-  add("| proxy | version | plain req/s | p50 (ms) | p99 (ms) | proxy CPU | TLS req/s | p50 (ms) | p99 (ms) | proxy CPU |")
-  add("|---|---|---|---|---|---|---|---|---|---|")
+  add("| proxy | version | plain req/s | p50 (ms) | p99 (ms) | CPU | CPU µs/req | TLS req/s | p50 (ms) | p99 (ms) | CPU | CPU µs/req |")
+  add("|---|---|---|---|---|---|---|---|---|---|---|---|")
   for _, row in ipairs(rows) do
-    add("| %s | %s | %.0f | %.3f | %.3f | %.0f%% | %.0f | %.3f | %.3f | %.0f%% |", row.name, row.version, row.plain.rps, row.plain.p50,
-      row.plain.p99, row.plain.cpu * 100, row.tls.rps, row.tls.p50, row.tls.p99, row.tls.cpu * 100)
+    add("| %s | %s | %.0f | %.3f | %.3f | %.0f%% | %.1f | %.0f | %.3f | %.3f | %.0f%% | %.1f |", row.name, row.version, row.plain.rps,
+      row.plain.p50, row.plain.p99, row.plain.cpu * 100, row.plain.us, row.tls.rps, row.tls.p50, row.tls.p99, row.tls.cpu * 100, row.tls.us)
   end
   if IDLE > 0 then
     add("")
@@ -640,12 +642,12 @@ local function report(rows, direct, upstream_version)
     add("")
     add("Ratios to nginx (requests/s: higher is better; latency and memory: lower is better):")
     add("")
-    add("| proxy | plain req/s | plain p99 | TLS req/s | TLS p99 | memory per conn, plain | per conn, TLS |")
-    add("|---|---|---|---|---|---|---|")
+    add("| proxy | plain req/s | plain p99 | plain CPU/req | TLS req/s | TLS p99 | TLS CPU/req | memory per conn, plain | per conn, TLS |")
+    add("|---|---|---|---|---|---|---|---|---|")
     for _, row in ipairs(rows) do
-      add("| %s | %s | %s | %s | %s | %s | %s |", row.name, ratio(row.plain.rps, nginx.plain.rps), ratio(row.plain.p99, nginx.plain.p99),
-        ratio(row.tls.rps, nginx.tls.rps), ratio(row.tls.p99, nginx.tls.p99), ratio(row.per_plain, nginx.per_plain),
-        ratio(row.per_tls, nginx.per_tls))
+      add("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", row.name, ratio(row.plain.rps, nginx.plain.rps), ratio(row.plain.p99, nginx.plain.p99),
+        ratio(row.plain.us, nginx.plain.us), ratio(row.tls.rps, nginx.tls.rps), ratio(row.tls.p99, nginx.tls.p99), ratio(row.tls.us, nginx.tls.us),
+        ratio(row.per_plain, nginx.per_plain), ratio(row.per_tls, nginx.per_tls))
     end
   end
   add("")
@@ -675,6 +677,7 @@ local ok, err = pcall(function()
   local upstream = start_upstream(up_port)
   local upstream_version = peers[2].version()
   local only = os.getenv("GW_BENCH_PEERS")
+  wait_quiet()
   local direct = parse_wrk(wrk(up_port, false, SECONDS))
   say("direct to the upstream: %.0f req/s, p99 %.3f ms", direct.rps, direct.p99)
   local running = {}
