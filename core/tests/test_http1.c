@@ -538,6 +538,7 @@ static void test_chunked_after_done(void)
 	/* failed stays failed */
 	CHECK(h1_chunked_feed(&c, "z", 1, &done) == -1);
 	CHECK(h1_chunked_feed(&c, "0\r\n\r\n", 5, &done) == -1);
+	CHECK(h1_chunked_feed(&c, "", 0, &done) == -1);
 }
 
 static void test_chunked_accepted(void)

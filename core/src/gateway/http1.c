@@ -586,6 +586,8 @@ ptrdiff_t h1_chunked_feed(struct h1_chunked *c, const char *buf, size_t len, boo
 {
 	size_t i = 0;
 	*done = false;
+	if (c->state == CH_FAILED)
+		return -1;
 	while (i < len) {
 		unsigned char ch = (unsigned char)buf[i];
 		switch (c->state) {
