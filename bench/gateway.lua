@@ -517,6 +517,29 @@ end
 local PERF = os.getenv("GW_BENCH_PERF")
 local function profile(name, p, port, tls)
   if not proc.which("perf") then say("perf is not installed: no profile"); return end
+  -- system calls and context switches per request (perf stat on the tracepoint: cheap)
+  local stat_file = work .. "/perf-stat-" .. name:lower() .. (tls and "-tls" or "-plain") .. ".csv"
+  local events = { "raw_syscalls:sys_enter", "context-switches" }
+  for _, call in ipairs({ "recvfrom", "sendto", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "epoll_wait", "epoll_pwait",
+    "epoll_ctl", "accept4", "close", "setsockopt", "futex", "clock_gettime", "getpid" }) do
+    events[#events + 1] = "syscalls:sys_enter_" .. call
+  end
+  local st = start("perf-stat", { "perf", "stat", "-x", ",", "-o", stat_file, "-e", table.concat(events, ","),
+    "-p", table.concat(tree(p:pid()), ","), "--", "sleep", tostring(SECONDS) })
+  sleep(0.3)
+  local w = parse_wrk(wrk(port, tls, SECONDS))
+  st:wait(SECONDS + 30)
+  local stat = fs.read(stat_file) or ""
+  local syscalls = tonumber(stat:match("\n(%d+),[^,]*,raw_syscalls:sys_enter"))
+  local switches = tonumber(stat:match("\n(%d+),[^,]*,context%-switches"))
+  -- perf stat counts SECONDS; wrk ran a little less of them (it started after)
+  local requests = w.rps * SECONDS
+  local calls = {}
+  for n, call in stat:gmatch("\n(%d+),[^,]*,syscalls:sys_enter_([%w_]+)") do
+    if tonumber(n) / requests >= 0.01 then calls[#calls + 1] = string.format("%s %.2f", call, tonumber(n) / requests) end
+  end
+  say("%s (%s): %.2f system calls (%s) and %.3f context switches per request (perf stat over %d s, %.0f req/s)", name,
+    tls and "TLS" or "plain", (syscalls or 0) / requests, table.concat(calls, ", "), (switches or 0) / requests, SECONDS, w.rps)
   local data = work .. "/perf-" .. name:lower() .. (tls and "-tls" or "-plain") .. ".data"
   local rec = start("perf-record", { "perf", "record", "-F", "999", "-g", "-p", table.concat(tree(p:pid()), ","), "-o", data, "--", "sleep", tostring(SECONDS) })
   sleep(0.5)
