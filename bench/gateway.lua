@@ -532,8 +532,8 @@ local function profile(name, p, port, tls)
   local stat = fs.read(stat_file) or ""
   local syscalls = tonumber(stat:match("\n(%d+),[^,]*,raw_syscalls:sys_enter"))
   local switches = tonumber(stat:match("\n(%d+),[^,]*,context%-switches"))
-  -- perf stat counts SECONDS; wrk ran a little less of them (it started after)
-  local requests = w.rps * SECONDS
+  -- perf stat counts SECONDS from 0.3 s before wrk starts, so it sees SECONDS - 0.3 s of wrk's run
+  local requests = w.rps * (SECONDS - 0.3)
   local calls = {}
   for n, call in stat:gmatch("\n(%d+),[^,]*,syscalls:sys_enter_([%w_]+)") do
     if tonumber(n) / requests >= 0.01 then calls[#calls + 1] = string.format("%s %.2f", call, tonumber(n) / requests) end
