@@ -20,6 +20,7 @@ M.flags = {
   { name = "zone", arg = "ZONE", help = "the DNS zone the gateway serves, e.g. kipper.run" },
   { name = "registry", arg = "FILE", help = "the registry file (JSON; created when missing)" },
   { name = "api-listen", arg = "ADDRESS:PORT", help = "registration API, /healthz and /metrics" },
+  { name = "api-cert", arg = "FILE", help = "serve the API over TLS with this PEM file (certificate chain and its key)" },
   { name = "admin-token-file", arg = "FILE", help = "a file holding the operators' bearer token (mode 0600 or stricter)" },
   { name = "workers", arg = "N", default = "1", help = "proxy worker threads" },
   { name = "allow-private-upstreams", help = "route to and register private, loopback and link-local addresses (tests, labs)" },
@@ -140,7 +141,7 @@ function M.parse(argv) -- may raise a usage error
 end
 
 ---Checks merged settings and returns them normalized:
----{listen, tls_listen, certs = {{cert, key}}, zone, registry, api_listen, admin_token_file, workers,
+---{listen, tls_listen, certs = {{cert, key}}, zone, registry, api_listen, api_cert, admin_token_file, workers,
 --- allow_private, access_log, ttl, hold, drain_timeout, timeouts, api_rate, api_burst, log_format, verbose}
 function M.validate(s) -- may raise a usage error
   local c = {}
@@ -156,6 +157,10 @@ function M.validate(s) -- may raise a usage error
     end
   end
   c.api_listen = need("api-listen")
+  c.api_cert = s["api-cert"]
+  if c.api_cert ~= nil and (type(c.api_cert) ~= "string" or not fs.exists(c.api_cert)) then
+    errors.usage(string.format("no such file: %s (--api-cert)", tostring(c.api_cert)))
+  end
   c.listen, c.tls_listen = s.listen, s["tls-listen"]
   c.zone = need("zone")
   if not valid_zone(c.zone) then

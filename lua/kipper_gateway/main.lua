@@ -137,7 +137,8 @@ local function run(argv)
     monotonic = require("kip.host").monotonic,
     on_change = sync_routes, stats = function() return gw and gw:stats() or nil end,
   })
-  local srv, lerr = server.listen({ listen = cfg.api_listen, threads = 16, max_body = 65536, handler = handler })
+  local srv, lerr = server.listen({ listen = cfg.api_listen, threads = 16, max_body = 65536, handler = handler,
+    cert_file = cfg.api_cert })
   if not srv then
     if gw then gw:close() end
     errors.fail("cannot listen on " .. cfg.api_listen .. ": " .. tostring(lerr), "Pick another address with --api-listen.")

@@ -80,6 +80,7 @@ local function curl(method, url, opts)
   opts = opts or {}
   local argv = { "curl", "-s", "-S", "-i", "-X", method, "-H", "Expect:", "--max-time", "20" }
   if opts.from then argv[#argv + 1] = "--interface"; argv[#argv + 1] = opts.from end
+  if opts.cacert then argv[#argv + 1] = "--cacert"; argv[#argv + 1] = opts.cacert end
   if opts.token then argv[#argv + 1] = "-H"; argv[#argv + 1] = "Authorization: Bearer " .. opts.token end
   if opts.host then argv[#argv + 1] = "-H"; argv[#argv + 1] = "Host: " .. opts.host end
   local body = opts.body
@@ -258,6 +259,36 @@ describe("kipper-gateway's API", function()
     local m = require("kip.reconcile.metrics").parse(text)
     assert.is_number(m['kipper_gateway_registrations{state="active"}'])
     assert.is_true(m['kipper_gateway_api_requests_total{code="201",endpoint="register"}'] >= 1)
+  end)
+end)
+
+describe("kipper-gateway's API over TLS (--api-cert)", function()
+  local dir, g
+
+  setup(function()
+    dir = helpers.tmpdir()
+    assert(fs.write(dir .. "/admin-token", ADMIN .. "\n", { mode = "0600" }))
+    local key = tls.generate_key("ecdsa-p256")
+    local cert = assert(tls.create_certificate({ subject = { CN = "gateway api" }, sans = { "127.0.0.1" }, key = key, days = 1 }))
+    assert(fs.write(dir .. "/api.pem", cert:pem() .. key:private_pem(), { mode = "0600" }))
+    assert(fs.write(dir .. "/ca.pem", cert:pem()))
+    g = start(dir, { "--allow-private-upstreams", "--api-cert", dir .. "/api.pem" })
+  end)
+
+  teardown(function()
+    if g then g:stop() end
+    if dir then helpers.rmtree(dir) end
+  end)
+
+  it("sees each client's own address through TLS, so self-registration still checks the source", function()
+    local url = string.format("https://127.0.0.1:%d/v1/clusters", g.port)
+    local from, other = loopback(), loopback()
+    local status, body = curl("POST", url, { from = from, cacert = dir .. "/ca.pem", body = { cluster = from:gsub("%.", "-"), ip = from } })
+    assert.equal(202, status, type(body) == "table" and body.error or body)
+    assert.equal("pending", body.state)
+    status, body = curl("POST", url, { from = from, cacert = dir .. "/ca.pem", body = { cluster = other:gsub("%.", "-"), ip = other } })
+    assert.equal(403, status)
+    assert.equal("the request comes from " .. from .. ", not from " .. other, body.error)
   end)
 end)
 

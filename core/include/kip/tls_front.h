@@ -29,10 +29,16 @@ int kip_tls_front_start(const struct kip_tls_front_opts *opts, struct kip_tls_fr
 /** The port the front listens on. */
 int kip_tls_front_port(const struct kip_tls_front *front);
 
-/** Whether a backend connection from local port `port` came through the front; when it did and
- * the client showed a certificate, its subject ("/O=system:masters/CN=system:admin") is copied
- * into subject (else subject is ""). */
-bool kip_tls_front_peer(struct kip_tls_front *front, int port, char *subject, size_t len);
+/** Who is on the other end of a backend connection, as the front saw it. */
+struct kip_tls_front_client {
+	char subject[512];   /* the client certificate's subject ("/O=system:masters/CN=system:admin"), or "" */
+	char addr[64];       /* the client's address as text ("203.0.113.7", "::1") */
+	int port;            /* the client's port */
+};
+
+/** Whether a backend connection from local port `port` came through the front; when it did, fills
+ * *client (subject "" when the client showed no certificate). */
+bool kip_tls_front_peer(struct kip_tls_front *front, int port, struct kip_tls_front_client *client);
 
 /** Stops accepting, ends every relayed connection, waits for their threads, frees the front. */
 void kip_tls_front_stop(struct kip_tls_front *front);

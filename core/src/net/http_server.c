@@ -156,8 +156,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 {
 	struct kip_http_server *srv = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char subject[512] = "";
-	if (srv->front && !kip_tls_front_peer(srv->front, ri->remote_port, subject, sizeof subject)) {
+	struct kip_tls_front_client client = {.subject = ""};
+	if (srv->front && !kip_tls_front_peer(srv->front, ri->remote_port, &client)) {
 		mg_send_http_error(conn, 403, "%s", "connect through TLS\n");
 		return 403;
 	}
@@ -181,9 +181,10 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 		.n_headers = n,
 		.body = body,
 		.body_len = body_len,
-		.remote_addr = ri->remote_addr,
-		.remote_port = ri->remote_port,
-		.client_subject = subject[0] ? subject : NULL,
+		/* Through the TLS front, the client is the front's client, not the front. */
+		.remote_addr = srv->front && client.addr[0] ? client.addr : ri->remote_addr,
+		.remote_port = srv->front && client.addr[0] ? client.port : ri->remote_port,
+		.client_subject = client.subject[0] ? client.subject : NULL,
 	};
 	struct kip_http_response res = {.status = 500};
 	srv->handler(srv->ud, &req, &res);

@@ -29,7 +29,7 @@
 struct peer {
 	struct peer *next;
 	int port;            /* local port of the backend connection */
-	char subject[512];
+	struct kip_tls_front_client client;
 };
 
 struct kip_tls_front {
@@ -140,13 +140,13 @@ static void remove_peer(struct kip_tls_front *f, struct peer *p)
 	pthread_mutex_unlock(&f->lock);
 }
 
-bool kip_tls_front_peer(struct kip_tls_front *f, int port, char *subject, size_t len)
+bool kip_tls_front_peer(struct kip_tls_front *f, int port, struct kip_tls_front_client *client)
 {
 	bool found = false;
 	pthread_mutex_lock(&f->lock);
 	for (struct peer *p = f->peers; p; p = p->next) {
 		if (p->port == port) {
-			snprintf(subject, len, "%s", p->subject);
+			*client = p->client;
 			found = true;
 			break;
 		}
@@ -317,6 +317,24 @@ static void linger_close(struct kip_tls_front *f, int fd)
 	close(fd);
 }
 
+/* The client's address and port, as text, for the backend's request info. */
+static void client_address(int fd, struct kip_tls_front_client *client)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &in->sin_addr, client->addr, sizeof client->addr);
+		client->port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, client->addr, sizeof client->addr);
+		client->port = ntohs(in6->sin6_port);
+	}
+}
+
 static void *relay_thread(void *arg)
 {
 	struct relay *r = arg;
@@ -329,9 +347,10 @@ static void *relay_thread(void *arg)
 	if (peer && ssl && SSL_set_fd(ssl, cfd) == 1 && handshake(f, ssl, cfd)) {
 		X509 *cert = SSL_get1_peer_certificate(ssl);
 		if (cert) {
-			X509_NAME_oneline(X509_get_subject_name(cert), peer->subject, sizeof peer->subject);
+			X509_NAME_oneline(X509_get_subject_name(cert), peer->client.subject, sizeof peer->client.subject);
 			X509_free(cert);
 		}
+		client_address(cfd, &peer->client);
 		bfd = connect_backend(f, peer);
 		if (bfd >= 0) {
 			relay_loop(f, ssl, cfd, bfd);
