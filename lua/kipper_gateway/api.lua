@@ -74,7 +74,12 @@ function M.handler(ctx)
   local clock = ctx.clock or os.time
   local opts = store.opts
 
-  local function view(rec) return registry.view(rec, opts) end
+  -- A record as answered: its fields and the zone its names live in.
+  local function view(rec)
+    local v = registry.view(rec, opts)
+    v.zone = ctx.zone
+    return v
+  end
 
   local function challenge_view(c)
     return { nonce = c.nonce, expires_at = registry.format_time(c.expires_at), message = c.message }
@@ -166,7 +171,7 @@ function M.handler(ctx)
     end
     local c, cerr = book:issue({ cluster = id, ip = ip, port = port, scheme = scheme, token_sha256 = rec.token_sha256 }, now)
     if not c then return fail(503, cerr, "Try again in a few minutes.", { ["Retry-After"] = "60" }) end
-    return reply(202, { cluster = id, state = rec.state, token = new_token, challenge = challenge_view(c) })
+    return reply(202, { cluster = id, zone = ctx.zone, state = rec.state, token = new_token, challenge = challenge_view(c) })
   end
 
   -- the record of a cluster for its renewal token (or the admin token when admin_ok)
@@ -224,7 +229,7 @@ function M.handler(ctx)
     if bad then return bad end
     log.info("cluster proved its claim", { cluster = id, ip = new.ip, pin = pin })
     ctx.on_change()
-    return reply(200, { cluster = id, state = new.state, pin = pin,
+    return reply(200, { cluster = id, zone = ctx.zone, state = new.state, pin = pin,
       expires_at = registry.format_time(registry.expires_at(new, opts)) })
   end
 
@@ -237,7 +242,7 @@ function M.handler(ctx)
     if perr then return perr end
     local c, cerr = book:issue({ cluster = id, ip = rec.ip, port = port, scheme = scheme, token_sha256 = rec.token_sha256 }, clock())
     if not c then return fail(503, cerr, "Try again in a few minutes.", { ["Retry-After"] = "60" }) end
-    return reply(200, { cluster = id, state = rec.state, challenge = challenge_view(c) })
+    return reply(200, { cluster = id, zone = ctx.zone, state = rec.state, challenge = challenge_view(c) })
   end
 
   local function heartbeat(req, id, admin, token)
@@ -258,7 +263,7 @@ function M.handler(ctx)
       log.info("cluster revived by its heartbeat", { cluster = id })
       ctx.on_change()
     end
-    return reply(200, { cluster = id, state = new.state, renewed_at = registry.format_time(new.renewed_at),
+    return reply(200, { cluster = id, zone = ctx.zone, state = new.state, renewed_at = registry.format_time(new.renewed_at),
       expires_at = registry.format_time(registry.expires_at(new, opts)) })
   end
 

@@ -83,8 +83,8 @@ describe("kipper_gateway.api", function()
       local status, body = request("POST", "/v1/clusters", { cluster = "203-0-113-20", ip = "203.0.113.20", port = 8080, scheme = "http" },
         { token = ADMIN, from = "198.51.100.1" })
       assert.equal(201, status)
-      assert.same({ cluster = "203-0-113-20", ip = "203.0.113.20", port = 8080, scheme = "http", owner = "admin", state = "active",
-        created_at = "2027-01-15T08:00:00Z", renewed_at = "2027-01-15T08:00:00Z" }, body)
+      assert.same({ cluster = "203-0-113-20", zone = "kipper.run", ip = "203.0.113.20", port = 8080, scheme = "http", owner = "admin",
+        state = "active", created_at = "2027-01-15T08:00:00Z", renewed_at = "2027-01-15T08:00:00Z" }, body)
       assert.equal(1, changes)
       local saved = json.decode(assert(fs.read(dir .. "/reg.json")))
       assert.equal("admin", saved.clusters["203-0-113-20"].owner)
@@ -241,7 +241,7 @@ describe("kipper_gateway.api", function()
       assert.equal(409, (request("POST", "/v1/clusters", { cluster = "203-0-113-10" })))
       status, body = request("POST", "/v1/clusters/203-0-113-10/heartbeat", nil, { token = token })
       assert.equal(200, status)
-      assert.same({ cluster = "203-0-113-10", state = "active", renewed_at = registry.format_time(now),
+      assert.same({ cluster = "203-0-113-10", zone = "kipper.run", state = "active", renewed_at = registry.format_time(now),
         expires_at = registry.format_time(now + 30 * DAY) }, body)
       assert.equal(1, changes)
     end)
