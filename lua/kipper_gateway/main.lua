@@ -8,6 +8,7 @@ local api = require "kipper_gateway.api"
 local challenge = require "kipper_gateway.challenge"
 local config = require "kipper_gateway.config"
 local errors = require "kip.cli.errors"
+local gateway = require "kip.gateway"
 local json = require "kip.json"
 local log = require "kip.log"
 local metrics = require "kipper_gateway.metrics"
@@ -60,19 +61,10 @@ local function help_text()
   return string.format(HELP, table.concat(lines, "\n"))
 end
 
--- kip.gateway, as far as it is built
-local function gateway_lib()
-  local ok, g = pcall(require, "kip.gateway")
-  if ok and type(g) == "table" then return g end
-  return {}
-end
-
 ---Starts the proxy, or returns nil when no proxy listener is configured.
 local function start_proxy(cfg)
   if not cfg.listen and not cfg.tls_listen then return nil end
-  local g = gateway_lib()
-  if not g.start then errors.fail("this build of kipper-gateway has no proxy (kip.gateway.start is missing)") end
-  local gw, err = g.start({
+  local gw, err = gateway.start({
     listen = cfg.listen, tls_listen = cfg.tls_listen, certs = cfg.certs, zone = cfg.zone,
     workers = cfg.workers, allow_private = cfg.allow_private, access_log = cfg.access_log,
     timeouts = cfg.timeouts,
@@ -104,7 +96,6 @@ local function run(argv)
   local ok, werr = store:save()
   if not ok then errors.fail("cannot write the registry: " .. tostring(werr), "Check the folder's permissions.") end
 
-  local g = gateway_lib()
   local gw = start_proxy(cfg)
   local pushed
   local function sync_routes()
@@ -132,7 +123,7 @@ local function run(argv)
     store = store, book = book, limiter = limiter, metrics = collector,
     metrics_content_type = metrics.CONTENT_TYPE, zone = cfg.zone, allow_private = cfg.allow_private,
     admin_token = admin_token,
-    is_public_ip = g.is_public_ip and function(ip) return g.is_public_ip(ip) == true end or registry.is_public_ipv4,
+    is_public_ip = function(ip) return gateway.is_public_ip(ip) == true end,
     fetch_chain = challenge.fetch_chain, clock = os.time,
     monotonic = require("kip.host").monotonic,
     on_change = sync_routes, stats = function() return gw and gw:stats() or nil end,

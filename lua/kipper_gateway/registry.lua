@@ -54,22 +54,6 @@ function M.dashed(ip)
   return (ip:gsub("%.", "-"))
 end
 
----Whether a dotted IPv4 address is public unicast (the fallback for kip.gateway.is_public_ip, with
----the same ranges: documentation ranges count as public).
-function M.is_public_ipv4(ip)
-  local a, b, c = (ip or ""):match("^(%d+)%.(%d+)%.(%d+)%.%d+$")
-  a, b, c = tonumber(a), tonumber(b), tonumber(c)
-  if not a or not M.parse_ipv4(ip) then return false end
-  if a == 0 or a == 10 or a == 127 or a >= 224 then return false end
-  if a == 100 and b >= 64 and b <= 127 then return false end
-  if a == 169 and b == 254 then return false end
-  if a == 172 and b >= 16 and b <= 31 then return false end
-  if a == 192 and b == 0 and c == 0 then return false end
-  if a == 192 and b == 168 then return false end
-  if a == 198 and (b == 18 or b == 19) then return false end
-  return true
-end
-
 ---Unix seconds as RFC 3339 UTC ("2026-11-24T02:26:45Z").
 function M.format_time(t)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))

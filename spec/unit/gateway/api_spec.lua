@@ -5,6 +5,7 @@
 local api = require "kipper_gateway.api"
 local challenge = require "kipper_gateway.challenge"
 local fs = require "kip.fs"
+local gateway = require "kip.gateway"
 local helpers = require "helpers"
 local json = require "kip.json"
 local metrics = require "kipper_gateway.metrics"
@@ -49,7 +50,7 @@ describe("kipper_gateway.api", function()
     ctx = {
       store = store, book = challenge.new_book(), limiter = ratelimit.new({ rate = 1000, burst = 1000 }),
       metrics = metrics.new(), metrics_content_type = metrics.CONTENT_TYPE, zone = "kipper.run",
-      allow_private = false, admin_token = ADMIN, is_public_ip = registry.is_public_ipv4,
+      allow_private = false, admin_token = ADMIN, is_public_ip = function(ip) return gateway.is_public_ip(ip) == true end,
       fetch_chain = function(ip, port, sni)
         served.asked = { ip = ip, port = port, sni = sni }
         if served.chain then return served.chain end
