@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # Raw clients for the gateway proxy specs (Python 3 standard library):
-#   raw PORT [--timeout S] [--pause S] [--tls SNI]
+#   raw PORT [--timeout S] [--pause S] [--wait-file F] [--tls SNI]
 #                                        sends stdin's bytes as they are (a "\n--PAUSE--\n" line in
-#                                        them waits --pause seconds there), then prints everything
+#                                        them waits --pause seconds there, or with --wait-file until
+#                                        file F exists, 30 s at most), then prints everything
 #                                        received until the server closes or S seconds pass; with
 #                                        --tls, over TLS (no verification) with that SNI
 #   ws PORT HOST                         WebSocket handshake through the gateway, three masked frames
@@ -53,9 +54,14 @@ def cmd_raw(args):
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         s = ctx.wrap_socket(s, server_hostname=args[args.index("--tls") + 1])
+    wait_file = args[args.index("--wait-file") + 1] if "--wait-file" in args else None
     parts = data.split(b"\n--PAUSE--\n")
     for i, p in enumerate(parts):
-        if i:
+        if i and wait_file:
+            deadline = time.monotonic() + 30
+            while not os.path.exists(wait_file) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        elif i:
             time.sleep(pause)
         try:
             s.sendall(p)
