@@ -4,8 +4,10 @@
 -- the self-registration refusals, rate limits, the challenge end to end against openssl s_server
 -- serving a self-signed certificate on 127.0.0.N:443, restarts, kill -9 right after an
 -- acknowledged registration, SIGHUP reloading an edited registry file, heartbeats reviving a held
--- name, and the start-up checks. Needs root for port 443. Uses kip.proc, kip.fs, kip.http, kip.tls.
+-- name, and the start-up checks. Needs root for port 443. Uses helpers.gateway, kip.proc, kip.fs,
+-- kip.http, kip.tls.
 local fs = require "kip.fs"
+local gateway = require "helpers.gateway"
 local helpers = require "helpers"
 local http = require "kip.http"
 local json = require "kip.json"
@@ -14,66 +16,7 @@ local tls = require "kip.tls"
 
 local ADMIN = "spec-admin-token-" .. tls.random_token(16)
 
-local function gateway_bin()
-  local build = os.getenv("KIP_BUILD_DIR")
-  if build and build ~= "" then return build .. "/bin/kipper-gateway" end
-  local dir = helpers.kip_bin():match("^(.*)/[^/]+$") or "."
-  if fs.exists(dir .. "/bin/kipper-gateway") then return dir .. "/bin/kipper-gateway" end
-  return dir .. "/kipper-gateway"
-end
-
--- distinct random loopback addresses 127.0.0.2..250 for this run
-local used = {}
-local function loopback()
-  for _ = 1, 1000 do
-    local n = math.random(2, 250)
-    if not used[n] then
-      used[n] = true
-      return "127.0.0." .. n
-    end
-  end
-  error("no free loopback address")
-end
-
-local Gateway = {}
-Gateway.__index = Gateway
-local starts = 0
-
--- Starts kipper-gateway with its files in dir; waits until the API listens.
-local function start(dir, args)
-  starts = starts + 1
-  local self = setmetatable({ dir = dir, log = string.format("%s/gateway-%d.log", dir, starts) }, Gateway)
-  local argv = { gateway_bin(), "--zone", "kipper.run", "--registry", dir .. "/registry.json", "--api-listen", "127.0.0.1:0",
-    "--admin-token-file", dir .. "/admin-token", "-v" }
-  for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
-  self.p = assert(proc.spawn(argv, { stdout = self.log, stderr = "stdout" }))
-  self.port = helpers.eventually(function()
-    return tonumber((fs.read(self.log) or ""):match("started api=127%.0%.0%.1:(%d+)"))
-  end, 15)
-  assert(self.port, "kipper-gateway did not start: " .. tostring(fs.read(self.log)))
-  return self
-end
-
-function Gateway:url(path)
-  return string.format("http://127.0.0.1:%d%s", self.port, path)
-end
-
-function Gateway:output()
-  return fs.read(self.log) or ""
-end
-
--- Sends a signal; returns the exit result once it has stopped.
-function Gateway:stop(signal)
-  if self.result then return self.result end
-  self.p:kill(signal or "TERM")
-  self.result = self.p:wait(20)
-  if not self.result then
-    self.p:kill("KILL")
-    self.result = self.p:wait()
-    error("kipper-gateway did not stop on " .. tostring(signal) .. ": " .. self:output())
-  end
-  return self.result
-end
+local loopback, start = gateway.loopback, gateway.start
 
 -- curl: status, decoded JSON body (or the text), headers (lower-case names)
 local function curl(method, url, opts)
@@ -185,19 +128,11 @@ describe("kipper-gateway's API", function()
       cert_pem = cert:pem()
       assert(fs.write(sdir .. "/cert.pem", cert_pem))
       assert(fs.write(sdir .. "/key.pem", key:private_pem(), { mode = "0600" }))
-      server = assert(proc.spawn({ "openssl", "s_server", "-accept", ip .. ":443", "-cert", sdir .. "/cert.pem",
-        "-key", sdir .. "/key.pem", "-www", "-quiet" }, { stdout = sdir .. "/s_server.log", stderr = "stdout" }))
-      assert(helpers.eventually(function()
-        local r = proc.run({ "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "https://" .. ip .. "/" })
-        return r and r.stdout == "200"
-      end, 10), "openssl s_server did not start: " .. tostring(fs.read(sdir .. "/s_server.log")))
+      server = gateway.s_server({ ip = ip, cert = sdir .. "/cert.pem", key = sdir .. "/key.pem", log = sdir .. "/s_server.log" })
     end)
 
     teardown(function()
-      if server then
-        server:kill("TERM")
-        server:wait(5)
-      end
+      if server then server.stop() end
       if sdir then helpers.rmtree(sdir) end
     end)
 
@@ -304,7 +239,6 @@ describe("kipper-gateway's routes", function()
     up_port = helpers.eventually(function() return tonumber((fs.read(dir .. "/upstream.log") or ""):match("port (%d+)")) end, 10)
     assert(up_port, "the upstream did not start: " .. tostring(fs.read(dir .. "/upstream.log")))
     g = start(dir, { "--listen", "127.0.0.1:0", "--allow-private-upstreams" })
-    g.proxy_port = tonumber(g:output():match(" listen=127%.0%.0%.1:(%d+)"))
   end)
 
   teardown(function()
@@ -317,7 +251,7 @@ describe("kipper-gateway's routes", function()
   end)
 
   local function through_proxy()
-    return (curl("GET", string.format("http://127.0.0.1:%d/", g.proxy_port), { host = "127-0-0-1.kipper.run" }))
+    return (curl("GET", string.format("http://127.0.0.1:%d/", g.listen), { host = "127-0-0-1.kipper.run" }))
   end
 
   it("follow registrations, deletions and SIGHUP reloads of the registry file", function()
@@ -442,7 +376,7 @@ describe("kipper-gateway's registry", function()
 
   describe("at start", function()
     local function run(args)
-      local argv = { gateway_bin(), "--zone", "kipper.run", "--registry", dir .. "/registry.json", "--api-listen", "127.0.0.1:0" }
+      local argv = { gateway.bin(), "--zone", "kipper.run", "--registry", dir .. "/registry.json", "--api-listen", "127.0.0.1:0" }
       for _, a in ipairs(args) do argv[#argv + 1] = a end
       return assert(proc.run(argv, { timeout = 20 }))
     end
@@ -467,10 +401,10 @@ describe("kipper-gateway's registry", function()
     end)
 
     it("exits 2 on usage errors and 0 with --help", function()
-      local r = assert(proc.run({ gateway_bin() }, { timeout = 20 }))
+      local r = assert(proc.run({ gateway.bin() }, { timeout = 20 }))
       assert.equal(2, r.status)
       assert.matches("is required", r.stderr, 1, true)
-      r = assert(proc.run({ gateway_bin(), "--help" }, { timeout = 20 }))
+      r = assert(proc.run({ gateway.bin(), "--help" }, { timeout = 20 }))
       assert.equal(0, r.status)
       assert.matches("Examples:", r.stdout, 1, true)
     end)
