@@ -31,12 +31,13 @@ local KEEPALIVE_HOST = "hello-127-0-0-1.kipper.run" -- the operator's cluster 12
 describe("kipper-gateway end to end", function()
   local dir, g, ca, ca_key, wild, api_cert, upstream, up_port, ip, cluster, server
 
-  -- A certificate for sans signed by the test CA, written to dir/name.crt and dir/name.key.
+  -- A certificate for sans signed by the test CA, written to dir/name.crt (with the CA after it, as
+  -- a full chain) and dir/name.key.
   local function issue(name, sans)
     local key = tls.generate_key("ecdsa-p256")
     local cert = assert(tls.create_certificate({ subject = { CN = sans[1] }, sans = sans, key = key,
       issuer = { cert = ca, key = ca_key }, usage = "server", days = 2 }))
-    assert(fs.write(dir .. "/" .. name .. ".crt", cert:pem()))
+    assert(fs.write(dir .. "/" .. name .. ".crt", cert:pem() .. ca:pem()))
     assert(fs.write(dir .. "/" .. name .. ".key", key:private_pem(), { mode = "0600" }))
     return cert
   end
@@ -82,12 +83,27 @@ describe("kipper-gateway end to end", function()
     return json.decode(r.stdout).requests
   end
 
-  -- The serial of the certificate the TLS listener serves for sni (openssl s_client).
+  -- The serial of the certificate the TLS listener serves for sni (openssl s_client), and what
+  -- s_client printed.
   local function served_serial(sni)
     local r = assert(proc.run({ "openssl", "s_client", "-connect", "127.0.0.1:" .. g.tls_listen, "-servername", sni },
       { stdin = "", timeout = 20 }))
     local cert = tls.load_certificate(r.stdout)
     return cert and cert:serial(), r.stdout
+  end
+
+  -- The serials served for sni over n connections, which the kernel spreads over both workers'
+  -- listening sockets: one serial (a string) when they all agree, else a list.
+  local function serials_over(sni, n)
+    local seen, list = {}, {}
+    for _ = 1, n do
+      local serial = served_serial(sni) or "none"
+      if not seen[serial] then
+        seen[serial] = true
+        list[#list + 1] = serial
+      end
+    end
+    return #list == 1 and list[1] or list
   end
 
   -- Sends SIGHUP and waits for the log line that answers it.
@@ -133,7 +149,9 @@ describe("kipper-gateway end to end", function()
   end)
 
   it("serves the wildcard certificate, and the per-name one by SNI, both checked against the test CA", function()
-    assert.equal(wild:serial(), (served_serial(KEEPALIVE_HOST)))
+    local serial, text = served_serial(KEEPALIVE_HOST)
+    assert.equal(wild:serial(), serial)
+    assert.matches("1 s: ?CN ?= ?kip spec gateway CA", text) -- the chain in the file is sent
     assert.equal(api_cert:serial(), (served_serial("api.kipper.run")))
     -- curl checks the chain and the name: api.kipper.run is no cluster name, so the proxy answers 400
     local code, _, r = curl(https("api.kipper.run"))
@@ -205,15 +223,15 @@ describe("kipper-gateway end to end", function()
     assert.matches("hup=2", resp, 1, true)
     -- new connections get the new wildcard certificate; SNI still picks the per-name one
     assert.are_not.equal(wild:serial(), new:serial())
-    assert.equal(new:serial(), (served_serial(KEEPALIVE_HOST)))
-    assert.equal(api_cert:serial(), (served_serial("api.kipper.run")))
+    assert.equal(new:serial(), serials_over(KEEPALIVE_HOST, 8)) -- both workers took them
+    assert.equal(api_cert:serial(), serials_over("api.kipper.run", 4))
     assert.equal(200, (curl(https(KEEPALIVE_HOST, "/echo"))))
     -- a bad file: the error is logged and the set loaded last stays
     local good = assert(fs.read(dir .. "/wild.crt"))
     assert(fs.write(dir .. "/wild.crt", "not a certificate\n"))
     hup("the certificates were not reloaded; the old ones stay")
     assert.matches("the certificates were not reloaded; the old ones stay error=[^\n]*wild%.crt", g:output())
-    assert.equal(new:serial(), (served_serial(KEEPALIVE_HOST)))
+    assert.equal(new:serial(), serials_over(KEEPALIVE_HOST, 8))
     assert.equal(200, (curl(https(KEEPALIVE_HOST, "/echo"))))
     assert(fs.write(dir .. "/wild.crt", good))
     hup("certificates reloaded")
@@ -282,13 +300,25 @@ describe("kipper-gateway end to end", function()
     assert.equal(160, ok, r.stdout)
     assert.equal(160, connects)
     assert.is_true(get_metrics().kipper_gateway_connections_total - before >= 160)
+    -- the workers' access log lines never mix: every line is one JSON object
+    local logged
+    helpers.eventually(function()
+      logged = 0
+      for line in assert(fs.read(dir .. "/access.log")):gmatch("[^\n]*\n") do
+        local e = json.decode(line)
+        assert.is_table(e, line)
+        if e.path:match("^/echo%?many=") and e.status == 200 then logged = logged + 1 end
+      end
+      return logged == 160
+    end, 5)
+    assert.equal(160, logged)
   end)
 
   it("drains on SIGTERM: the slow request in flight completes, new connections are refused, exit status 0", function()
     local out = dir .. "/slow.out"
     local before = upstream_requests()
     local slow = assert(proc.spawn({ "curl", "-sS", "-D", "-", "--max-time", "30", "--resolve",
-      KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1", plain(KEEPALIVE_HOST, "/slow?s=3") }, { stdout = out }))
+      KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1", plain(KEEPALIVE_HOST, "/slow?s=5") }, { stdout = out }))
     assert(helpers.eventually(function() return upstream_requests() > before end), "the slow request did not arrive")
     g.p:kill("TERM")
     -- the listeners close while the request is still in flight
@@ -296,7 +326,7 @@ describe("kipper-gateway end to end", function()
       local r = assert(proc.run({ "curl", "-s", "-o", "/dev/null", "--max-time", "2", plain(KEEPALIVE_HOST, "/echo"),
         "--resolve", KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1" }))
       return r.status == 7 and slow:alive()
-    end, 2)
+    end, 4)
     assert.is_true(refused == true, "new connections were not refused while the slow request ran")
     local t = assert(proc.run({ "curl", "-s", "-o", "/dev/null", "--max-time", "2", "--cacert", dir .. "/ca.crt",
       https(KEEPALIVE_HOST, "/echo"), "--resolve", KEEPALIVE_HOST .. ":" .. g.tls_listen .. ":127.0.0.1" }))
