@@ -9,7 +9,7 @@
 -- Uses kip.proc, kip.fs, kip.host and kip.server.sleep; the peers are the Debian packages nginx-light,
 -- haproxy, caddy and wrk (plus openssl, curl, python3, taskset and prlimit).
 -- Run from the repository root: build/bin/kip lua bench/gateway.lua
--- Environment: GW_BENCH_SECONDS (each wrk run, default 8), GW_BENCH_ROUNDS (default 3), GW_BENCH_QUIET_WAIT
+-- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 5), GW_BENCH_QUIET_WAIT
 -- (seconds a run may wait for a quiet machine, default 10), GW_BENCH_IDLE (idle connections,
 -- default 10000), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
 -- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
@@ -20,8 +20,8 @@ local proc = require "kip.proc"
 local sleep = require("kip.server").sleep
 
 local HOST = "bench-127-0-0-1.kipper.run"
-local SECONDS = tonumber(os.getenv("GW_BENCH_SECONDS") or "") or 8
-local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 3
+local SECONDS = tonumber(os.getenv("GW_BENCH_SECONDS") or "") or 5
+local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 5
 local IDLE = tonumber(os.getenv("GW_BENCH_IDLE") or "") or 10000
 local KIP = os.getenv("KIP") or "build/bin/kip"
 local GATEWAY_MODE = os.getenv("GW_BENCH_GATEWAY") or "program"
@@ -123,7 +123,8 @@ end
 local LOADAVG = (fs.read("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?"
 
 -- jiffies one CPU ("cpu0"; "cpu" for all) spent running tasks (user, nice, system) or stolen by the
--- hypervisor, and in all, from /proc/stat; interrupt time is left out (loopback traffic's softirqs)
+-- hypervisor, and in all, from /proc/stat; interrupt time is left out (loopback traffic's softirqs,
+-- which are the proxies' and wrk's)
 local function cpu_jiffies(cpu)
   local line = ("\n" .. (fs.read("/proc/stat") or "")):match("\n" .. cpu .. " ([^\n]+)") or ""
   local f = {}
@@ -438,10 +439,16 @@ local function parse_wrk(text)
   return r
 end
 
-local function wrk(port, tls, seconds)
+-- wrk's output; with time_file (and GNU time installed), its CPU seconds (user system) go there
+local GNU_TIME = fs.exists("/usr/bin/time")
+local function wrk(port, tls, seconds, time_file)
   local url = (tls and "https" or "http") .. "://127.0.0.1:" .. port .. "/"
-  return run(pinned(OTHER_CPU, { "wrk", "-t" .. WRK_THREADS, "-c" .. WRK_CONNECTIONS, "-d" .. seconds .. "s", "--latency",
-    "-H", "Host: " .. HOST, url }), { timeout = seconds + 60 })
+  local argv = { "wrk", "-t" .. WRK_THREADS, "-c" .. WRK_CONNECTIONS, "-d" .. seconds .. "s", "--latency", "-H", "Host: " .. HOST, url }
+  if time_file and GNU_TIME then
+    table.move(argv, 1, #argv, 6)
+    argv[1], argv[2], argv[3], argv[4], argv[5] = "/usr/bin/time", "-f", "%U %S", "-o", time_file
+  end
+  return run(pinned(OTHER_CPU, argv), { timeout = seconds + 60 })
 end
 
 -- one measured wrk run (after a 2-second warm-up), with the CPU the proxy and the upstream used
@@ -463,15 +470,20 @@ local function load(p, upstream, port, tls, warm_up)
   if warm_up then wrk(port, tls, 2) end
   wait_quiet()
   local c0, u0, t0 = cpu_seconds(p:pid()), cpu_seconds(upstream:pid()), host.monotonic()
-  local b0, j0 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
-  local r = parse_wrk(wrk(port, tls, SECONDS))
+  local b0 = cpu_jiffies("cpu")
+  local time_file = work .. "/wrk.time"
+  fs.remove(time_file)
+  local r = parse_wrk(wrk(port, tls, SECONDS, time_file))
   local dt = host.monotonic() - t0
-  local b1, j1 = cpu_jiffies("cpu" .. (PROXY_CPU or ""))
+  local b1 = cpu_jiffies("cpu")
   r.cpu = (cpu_seconds(p:pid()) - c0) / dt
   r.us_per_request = r.rps > 0 and r.cpu / r.rps * 1e6 or 0
   r.upstream_cpu = (cpu_seconds(upstream:pid()) - u0) / dt
-  -- the share of the proxy's CPU that went to anything but the proxy (other work on the machine)
-  r.others = j1 > j0 and math.max(0, (b1 - b0) / (j1 - j0) - (PROXY_CPU and r.cpu or r.cpu / ncpu)) or 0
+  local wu, ws = (fs.read(time_file) or ""):match("([%d.]+) ([%d.]+)")
+  r.wrk_cpu = wu and (tonumber(wu) + tonumber(ws)) / dt or 0
+  -- other work on the machine meanwhile, in CPUs: all CPUs' busy time but the proxy's, the
+  -- upstream's and wrk's (without GNU time, wrk's counts as other work)
+  r.others = math.max(0, (b1 - b0) / CLK_TCK / dt - r.cpu - r.upstream_cpu - r.wrk_cpu)
   if r.non2xx > 0 or r.rps == 0 or r.errors then
     error(string.format("wrk: %s requests, %d answers not 2xx, socket errors: %s", tostring(r.requests), r.non2xx, tostring(r.errors)), 0)
   end
@@ -594,8 +606,8 @@ local function load_rounds(running, upstream)
       for _, mode in ipairs({ "plain", "tls" }) do
         local r = load(s.p, upstream, mode == "tls" and s.ports[2] or s.ports[1], mode == "tls", round == 1)
         table.insert(s.row.runs[mode], r)
-        say("  round %d %s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.0f%% (%.1f µs/req), upstream CPU %.0f%%, others on the proxy's CPU %.0f%%",
-          round, s.row.name, mode, r.rps, r.p50, r.p99, r.cpu * 100, r.us_per_request, r.upstream_cpu * 100, r.others * 100)
+        say("  round %d %s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, CPU: proxy %.0f%% (%.1f µs/req), upstream %.0f%%, wrk %.0f%%, other work %.0f%%",
+          round, s.row.name, mode, r.rps, r.p50, r.p99, r.cpu * 100, r.us_per_request, r.upstream_cpu * 100, r.wrk_cpu * 100, r.others * 100)
         OTHERS_MAX = math.max(OTHERS_MAX, r.others)
       end
     end
@@ -637,8 +649,9 @@ local function report(rows, direct, upstream_version)
   add("requests/s: other work on the machine only slows a run down). CPU: the share of one CPU the proxy used")
   add("during that run; CPU µs/req: its CPU time (user + system) per request, which other work disturbs least.")
   add("Direct to the upstream, without a proxy: %.0f requests/s, p99 %.2f ms. Load average at the start: %s;", direct.rps, direct.p99, LOADAVG)
-  add("other processes (and the hypervisor) took up to %.0f%% of the proxy's CPU during a run, up to %.0f%% in the runs shown.",
-    OTHERS_MAX * 100, BEST_OTHERS_MAX * 100)
+  add("other work on the machine (its busy time but the proxy's, the upstream's and wrk's) took up to %.0f%% of a CPU",
+    OTHERS_MAX * 100)
+  add("during a run, up to %.0f%% in the runs shown.", BEST_OTHERS_MAX * 100)
   add("")
   add("| proxy | version | plain req/s | p50 (ms) | p99 (ms) | CPU | CPU µs/req | TLS req/s | p50 (ms) | p99 (ms) | CPU | CPU µs/req |")
   add("|---|---|---|---|---|---|---|---|---|---|---|---|")
