@@ -314,27 +314,34 @@ describe("kipper-gateway end to end", function()
     assert.equal(160, logged)
   end)
 
-  it("drains on SIGTERM: the slow request in flight completes, new connections are refused, exit status 0", function()
-    local out = dir .. "/slow.out"
+  it("drains on SIGTERM: slow requests in flight (http and https) complete, new connections are refused, exit status 0", function()
     local before = upstream_requests()
-    local slow = assert(proc.spawn({ "curl", "-sS", "-D", "-", "--max-time", "30", "--resolve",
-      KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1", plain(KEEPALIVE_HOST, "/slow?s=5") }, { stdout = out }))
-    assert(helpers.eventually(function() return upstream_requests() > before end), "the slow request did not arrive")
+    local slow = {}
+    for i, url in ipairs({ plain(KEEPALIVE_HOST, "/slow?s=5"), https(KEEPALIVE_HOST, "/slow?s=5") }) do
+      slow[i] = { out = dir .. "/slow-" .. i .. ".out" }
+      slow[i].p = assert(proc.spawn({ "curl", "-sS", "-D", "-", "--max-time", "30", "--cacert", dir .. "/ca.crt",
+        "--resolve", KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1", "--resolve", KEEPALIVE_HOST .. ":" .. g.tls_listen .. ":127.0.0.1",
+        url }, { stdout = slow[i].out }))
+    end
+    assert(helpers.eventually(function() return upstream_requests() >= before + 2 end), "the slow requests did not arrive")
     g.p:kill("TERM")
-    -- the listeners close while the request is still in flight
+    -- the listeners close while the requests are still in flight
+    local function connect(url, port)
+      return assert(proc.run({ "curl", "-s", "-o", "/dev/null", "--max-time", "2", "--cacert", dir .. "/ca.crt",
+        "--resolve", KEEPALIVE_HOST .. ":" .. port .. ":127.0.0.1", url })).status
+    end
     local refused = helpers.eventually(function()
-      local r = assert(proc.run({ "curl", "-s", "-o", "/dev/null", "--max-time", "2", plain(KEEPALIVE_HOST, "/echo"),
-        "--resolve", KEEPALIVE_HOST .. ":" .. g.listen .. ":127.0.0.1" }))
-      return r.status == 7 and slow:alive()
+      return connect(plain(KEEPALIVE_HOST, "/echo"), g.listen) == 7 and slow[1].p:alive() and slow[2].p:alive()
     end, 4)
-    assert.is_true(refused == true, "new connections were not refused while the slow request ran")
-    local t = assert(proc.run({ "curl", "-s", "-o", "/dev/null", "--max-time", "2", "--cacert", dir .. "/ca.crt",
-      https(KEEPALIVE_HOST, "/echo"), "--resolve", KEEPALIVE_HOST .. ":" .. g.tls_listen .. ":127.0.0.1" }))
-    assert.equal(7, t.status)
-    assert.is_true(slow:wait(30).ok)
-    local resp = assert(fs.read(out))
-    assert.matches("^HTTP/1%.1 200", resp)
-    assert.matches('"slept"', resp, 1, true)
+    assert.is_true(refused == true, "new connections were not refused while the slow requests ran")
+    assert.equal(7, connect(https(KEEPALIVE_HOST, "/echo"), g.tls_listen)) -- curl: could not connect
+    for _, s in ipairs(slow) do
+      assert.is_true(s.p:wait(30).ok)
+      local resp = assert(fs.read(s.out))
+      assert.matches("^HTTP/1%.1 200", resp)
+      assert.matches("[Cc]onnection: close", resp)
+      assert.matches('"slept"', resp, 1, true)
+    end
     local result = assert(g.p:wait(20), "kipper-gateway did not exit after the drain")
     g.result = result
     assert.equal(0, result.status, g:output())
