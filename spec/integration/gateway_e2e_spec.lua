@@ -29,7 +29,7 @@ local ADMIN = "spec-admin-token-" .. tls.random_token(16)
 local KEEPALIVE_HOST = "hello-127-0-0-1.kipper.run" -- the operator's cluster 127-0-0-1: gw_upstream.py
 
 describe("kipper-gateway end to end", function()
-  local dir, g, ca, ca_key, wild, api_cert, upstream, up_port, ip, cluster, server
+  local dir, g, ca, ca_key, wild, api_cert, upstream, up_port, ip, cluster, server, reg
 
   -- A certificate for sans signed by the test CA, written to dir/name.crt (with the CA after it, as
   -- a full chain) and dir/name.key.
@@ -128,7 +128,8 @@ describe("kipper-gateway end to end", function()
     assert(up_port, "the upstream did not start: " .. tostring(fs.read(dir .. "/up.err")))
     g = gateway.start(dir, { "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0",
       "--cert", dir .. "/wild.crt", "--key", dir .. "/wild.key", "--cert", dir .. "/api.crt", "--key", dir .. "/api.key",
-      "--workers", "2", "--allow-private-upstreams", "--access-log", dir .. "/access.log" })
+      "--workers", "2", "--allow-private-upstreams", "--access-log", dir .. "/access.log",
+      "--api-burst", "100" }) -- the cluster proves twice within seconds (the rate limit is gateway_api_spec's)
     assert(g.listen and g.tls_listen, g:output())
     local admin = assert(domain_api.new({ url = g:url() }))
     assert(admin:call("POST", "/v1/clusters", { token = ADMIN,
@@ -164,9 +165,8 @@ describe("kipper-gateway end to end", function()
     local key = serve_cluster("cluster")
     -- kip's own client, its requests sent from the cluster's address as the gateway demands
     local api = assert(domain_api.new({ url = g:url(), local_address = ip }))
-    local said = {}
-    local reg, err = domain_register.register({ api = api, cluster = cluster, ip = ip, key = key,
-      say = function(text) said[#said + 1] = text end })
+    local err
+    reg, err = domain_register.register({ api = api, cluster = cluster, ip = ip, key = key })
     api:close()
     assert.is_table(reg, tostring(err) .. "\n" .. g:output())
     assert.equal("active", reg.state)
@@ -188,7 +188,7 @@ describe("kipper-gateway end to end", function()
     assert.matches("Ciphers supported in s_server binary", body, 1, true)
   end)
 
-  it("refuses the cluster once it serves another key (502), and counts it in /metrics", function()
+  it("refuses the cluster once it serves another key (502), counts it in /metrics, and routes again once it is proved", function()
     local host = "app-" .. cluster .. ".kipper.run"
     assert.equal(200, (curl(https(host))))
     local before = get_metrics().kipper_gateway_refused_pin_total
@@ -198,6 +198,17 @@ describe("kipper-gateway end to end", function()
     assert.equal(502, code)
     assert.matches("<html", body:lower(), 1, true)
     assert.equal(502, (curl(plain(host))))
+    assert.equal(before + 2, get_metrics().kipper_gateway_refused_pin_total)
+    -- the owner proves the new key with its token: the gateway pins it and routes again
+    local key = tls.load_key(assert(fs.read(dir .. "/other-key.key")))
+    local api = assert(domain_api.new({ url = g:url(), local_address = ip }))
+    local again, err = domain_register.register({ api = api, cluster = cluster, ip = ip, key = key, token = reg.token })
+    api:close()
+    assert.is_table(again, tostring(err) .. "\n" .. g:output())
+    assert.is_false(again.new_token)
+    assert.equal(domain_store.pin(key), again.pin)
+    assert.are_not.equal(reg.pin, again.pin)
+    assert(helpers.eventually(function() return curl(https(host)) == 200 end, 10), g:output())
     assert.equal(before + 2, get_metrics().kipper_gateway_refused_pin_total)
   end)
 
