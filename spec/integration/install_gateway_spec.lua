@@ -75,7 +75,7 @@ describe("kip install with a gateway", function()
     local key = assert(tls.load_key(tls_secret["tls.key"]))
     s_server = gateway.s_server({ ip = "127.0.0.1", cert = dir .. "/default.crt", key = dir .. "/default.key",
       log = dir .. "/s_server.log" })
-    g = gateway.start(dir, { "--allow-private-upstreams" })
+    g = gateway.start(dir, { "--allow-private-upstreams", "--listen", "127.0.0.1:0" })
     -- the server's curl, wrapped to record how it was called (the claim must go out from there)
     server:write("/usr/local/bin/curl", "#!/bin/sh\n" ..
       "printf '%s\\n' \"$*\" >> /tmp/curl-calls\ncat > /tmp/curl-stdin\nexec /usr/bin/curl \"$@\" < /tmp/curl-stdin\n", "0755")
@@ -99,6 +99,13 @@ describe("kip install with a gateway", function()
     assert.equals("self", rec.owner)
     assert.equals("127.0.0.1", rec.ip)
     assert.equals(domain_store.pin(key), rec.pin)
+    -- and the cluster is reached by its name through the gateway's proxy
+    local page
+    assert(helpers.eventually(function()
+      page = assert(proc.run({ "curl", "-sS", "--max-time", "20", "-H", "Host: console-127-0-0-1.kipper.run",
+        "http://127.0.0.1:" .. g.listen .. "/" }, { timeout = 30 })).stdout
+      return page:find("Ciphers supported in s_server binary", 1, true)
+    end, 10), page)
     -- kipperd's heartbeats use the token kip kept
     local kept = secret(domain_store.NAMESPACE, domain_store.NAME)
     assert.equals(g:url(), kept.gateway)
