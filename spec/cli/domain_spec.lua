@@ -13,9 +13,7 @@ local proc = require "kip.proc"
 local store = require "kip.domain.store"
 local tls = require "kip.tls"
 
-local function gateway_bin()
-  return (helpers.kip_bin():gsub("kip$", "kipper-gateway"))
-end
+local gateway_bin = require("helpers.gateway").bin
 
 local function gateway_available()
   if not fs.exists(gateway_bin()) then return false, gateway_bin() .. " is not built" end
