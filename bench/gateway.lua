@@ -9,8 +9,8 @@
 -- Uses kip.proc, kip.fs, kip.host and kip.server.sleep; the peers are the Debian packages nginx-light,
 -- haproxy, caddy and wrk (plus openssl, curl, python3, taskset and prlimit).
 -- Run from the repository root: build/bin/kip lua bench/gateway.lua
--- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 5), GW_BENCH_QUIET_WAIT
--- (seconds a run may wait for a quiet machine, default 10), GW_BENCH_IDLE (idle connections,
+-- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 4), GW_BENCH_QUIET_WAIT
+-- (seconds a run may wait for a quiet machine, default 3), GW_BENCH_IDLE (idle connections,
 -- default 10000), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
 -- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
 -- started by bench/gateway_serve.lua), KIP (default build/bin/kip), KIPPER_GATEWAY (default: beside KIP).
@@ -21,7 +21,7 @@ local sleep = require("kip.server").sleep
 
 local HOST = "bench-127-0-0-1.kipper.run"
 local SECONDS = tonumber(os.getenv("GW_BENCH_SECONDS") or "") or 5
-local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 5
+local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 4
 local IDLE = tonumber(os.getenv("GW_BENCH_IDLE") or "") or 10000
 local KIP = os.getenv("KIP") or "build/bin/kip"
 local GATEWAY_MODE = os.getenv("GW_BENCH_GATEWAY") or "program"
@@ -452,9 +452,9 @@ local function wrk(port, tls, seconds, time_file)
 end
 
 -- one measured wrk run (after a 2-second warm-up), with the CPU the proxy and the upstream used
--- Waits (up to QUIET_WAIT seconds, default 10) until the machine is quiet: less than 10% of all CPUs busy
+-- Waits (up to QUIET_WAIT seconds, default 3) until the machine is quiet: less than 10% of all CPUs busy
 -- over half a second. The proxies are idle meanwhile, so what is busy is other work.
-local QUIET_WAIT = tonumber(os.getenv("GW_BENCH_QUIET_WAIT") or "") or 10
+local QUIET_WAIT = tonumber(os.getenv("GW_BENCH_QUIET_WAIT") or "") or 3
 local function wait_quiet()
   local deadline = host.monotonic() + QUIET_WAIT
   repeat
