@@ -206,6 +206,23 @@ describe("kip domain (sandbox API, real kipper-gateway)", function()
     assert.equal("active", answer.state)
   end)
 
+  it("gets heartbeats from a running kipperd, which renew the name at the gateway", function()
+    local before = assert(json.decode(assert(fs.read(dir .. "/registry.json")))).clusters[CL].renewed_at
+    -- renewed_at has one-second resolution: let the clock move past the last renewal
+    assert(helpers.eventually(function() return os.date("!%Y-%m-%dT%H:%M:%SZ") ~= before end, 3))
+    local kd = require("helpers.kipperd").start({ kubeconfig = env.sb.kubeconfig, args = { "--gateway-heartbeat", "1" } })
+    local ok, err = pcall(function()
+      assert(helpers.eventually(function()
+        return (kd:metrics()['kipperd_gateway_heartbeats_total{result="ok"}'] or 0) >= 1
+      end, 20), kd:output())
+      local after = assert(json.decode(assert(fs.read(dir .. "/registry.json")))).clusters[CL].renewed_at
+      assert.is_true(after > before, after .. " is not after " .. before)
+      assert.matches("gateway heartbeat", kd:output(), 1, true)
+    end)
+    kd:stop()
+    assert(ok, err)
+  end)
+
   it("is refused with 409 when the name is held by another owner (no token)", function()
     local saved = assert(env.c:get("v1", "Secret", store.NAME, store.NAMESPACE))
     assert(env.c:delete("v1", "Secret", store.NAME, store.NAMESPACE))
