@@ -3,7 +3,7 @@
 -- holds Secret kube-system/kipper-default-tls) and a real kipper-gateway on loopback with
 -- --allow-private-upstreams; the cluster's "ingress" is `openssl s_server` serving the Secret's
 -- certificate on 127.0.0.N:443 (root needed; N random), and kip sends the claim from 127.0.0.N
--- (--source-address). Also kipperd's heartbeat module against the same gateway.
+-- (--source-address). Also kipperd's heartbeats against the same gateway: the module, then a running kipperd.
 local default_tls = require "kip.platform.default_tls"
 local fs = require "kip.fs"
 local helpers = require "helpers"
