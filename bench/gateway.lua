@@ -659,6 +659,20 @@ local function report(rows, direct, upstream_version)
     add("| %s | %s | %.0f | %.3f | %.3f | %.0f%% | %.1f | %.0f | %.3f | %.3f | %.0f%% | %.1f |", row.name, row.version, row.plain.rps,
       row.plain.p50, row.plain.p99, row.plain.cpu * 100, row.plain.us, row.tls.rps, row.tls.p50, row.tls.p99, row.tls.cpu * 100, row.tls.us)
   end
+  add("")
+  add("Requests/s of every run, in the order they ran (the spread is other work on the machine and the")
+  add("hypervisor; the table above takes each proxy's best):")
+  add("")
+  add("| proxy | plain | TLS |")
+  add("|---|---|---|")
+  for _, row in ipairs(rows) do
+    local function list(runs)
+      local t = {}
+      for _, r in ipairs(runs) do t[#t + 1] = string.format("%.0f", r.rps) end
+      return table.concat(t, ", ")
+    end
+    add("| %s | %s | %s |", row.name, list(row.runs.plain), list(row.runs.tls))
+  end
   if IDLE > 0 then
     add("")
     add("Memory: RSS of the proxy's processes (nginx: master and worker), fresh after one request, then holding")
