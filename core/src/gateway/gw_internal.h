@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
- * What the gateway's own files share: the gateway and worker structs, client connections and
- * upstream connections, byte buffers, per-kind timer lists, the route table snapshot, and the
- * functions each file provides to the others (gateway.c, worker.c, proxy.c, upstream.c, routes.c,
- * access_log.c). Uses gateway.h, http1.h, host.h and tls.h. */
+ * What the gateway's own files share: the gateway and worker structs, client connections, their
+ * requests and upstream connections, byte buffers, per-kind timer lists, the route table snapshot,
+ * and the functions each file provides to the others (gateway.c, worker.c, proxy.c, conn_io.c,
+ * heads.c, request.c, upstream.c, routes.c, access_log.c). Uses gateway.h, http1.h, host.h and
+ * tls.h. */
 #ifndef KIP_GATEWAY_INTERNAL_H
 #define KIP_GATEWAY_INTERNAL_H
 
@@ -79,6 +80,24 @@ struct gw_upstream {
 	struct gw_timer timer;       /* connect, upstream activity or pool idle */
 };
 
+/* --- requests: the one in flight on a client connection (request.c makes, logs and frees it) ----- */
+struct gw_request {
+	uint64_t start_ms;
+	uint64_t bytes_in, bytes_out;
+	struct gw_route route;
+	bool routed;
+	int status;
+	bool head_request, keep_alive, upgrade, http10;
+	uint8_t req_body; uint64_t req_remaining; struct h1_chunked req_chunk; bool req_done;
+	bool resp_head_done, resp_done, resp_started, close_after, up_keep, up_write_failed, retried;
+	bool client_started;          /* response bytes were queued for the client */
+	bool error_page;
+	uint8_t resp_body; uint64_t resp_remaining; struct h1_chunked resp_chunk;
+	char *head_copy; size_t head_copy_len;    /* the upstream head, for one retry on a fresh connection */
+	/* for the log: method, path and host, copied by gw_request_new (each cut at 2 KiB) */
+	char *log; size_t method_len, path_len, host_len;
+};
+
 /* --- client connections --------------------------------------------------------------------------- */
 enum gw_conn_state {
 	GW_C_HANDSHAKE,   /* TLS handshake */
@@ -89,7 +108,6 @@ enum gw_conn_state {
 	GW_C_CLOSING,     /* flushing cw, then closing */
 	GW_C_LINGER,      /* write side shut, discarding input until EOF or the timer */
 };
-struct gw_request;
 struct gw_conn {
 	struct gw_ev ev;             /* GW_EV_CLIENT; first */
 	struct gw_worker *w;
@@ -190,6 +208,34 @@ void gw_conn_timeout(struct gw_conn *c);
 void gw_conn_upstream_timeout(struct gw_conn *c, int kind);
 void gw_conn_close(struct gw_conn *c);
 void gw_conn_drain(struct gw_conn *c);   /* the worker started draining */
+
+/* conn_io.c: nonblocking reads and writes over the socket or its TLS */
+/* One read: > 0 bytes, or GW_IO_* (as gw_tls_read; a plain socket's EOF is GW_IO_EOF). */
+ptrdiff_t gw_io_read(int fd, SSL *ssl, void *b, size_t n);
+/* Reads from the client / the upstream into b, keeping b->len <= max. 1: bytes came, 0: nothing
+ * now (would block, or no room), -1: end of stream or error (c->eof / up->eof set). */
+int gw_client_fill(struct gw_conn *c, struct gw_buf *b, size_t max);
+int gw_up_fill(struct gw_conn *c, struct gw_buf *b, size_t max);
+/* Writes what c->cw / c->uw holds. 1: some bytes went, 0: nothing (empty or would block), -1: error. */
+int gw_client_flush(struct gw_conn *c);
+int gw_up_flush(struct gw_conn *c);
+
+/* heads.c: each appends to the connection's buffer; false: out of memory */
+/* The request head for the upstream, into c->uw. */
+bool gw_build_request_head(struct gw_conn *c, const struct h1_request *req, bool upgrade);
+/* The response head for the client, into c->cw; connection: NULL for 1xx. */
+bool gw_build_response_head(struct gw_conn *c, const char *raw, const struct h1_response *res,
+                            const char *connection);
+/* The gateway's own page for status, into c->cw (the head only for a HEAD request). */
+bool gw_append_error_page(struct gw_conn *c, int status, bool close, bool head_request);
+
+/* request.c */
+/* A request starting now; req: its head (method, target and host copied when there is an access
+ * log), or NULL for an error answered before a head was read. NULL: out of memory. */
+struct gw_request *gw_request_new(struct gw_conn *c, const struct h1_request *req);
+void gw_request_free(struct gw_request *r);   /* NULL is fine */
+/* Counts the response by status class and writes the access-log line (when there is a log). */
+void gw_request_log(struct gw_conn *c, struct gw_request *r);
 
 /* upstream.c */
 /* A pooled connection for the route (checked against its pin), or NULL. */
