@@ -11,7 +11,7 @@
 -- Run from the repository root: build/bin/kip lua bench/gateway.lua
 -- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 4), GW_BENCH_QUIET_WAIT
 -- (seconds a run may wait for a quiet machine, default 3), GW_BENCH_IDLE (idle connections,
--- default 10000), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
+-- default 10000), GW_BENCH_CONNECTIONS (wrk's, default 64), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
 -- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
 -- started by bench/gateway_serve.lua), KIP (default build/bin/kip), KIPPER_GATEWAY (default: beside KIP).
 local fs = require "kip.fs"
@@ -25,7 +25,7 @@ local ROUNDS = tonumber(os.getenv("GW_BENCH_ROUNDS") or "") or 4
 local IDLE = tonumber(os.getenv("GW_BENCH_IDLE") or "") or 10000
 local KIP = os.getenv("KIP") or "build/bin/kip"
 local GATEWAY_MODE = os.getenv("GW_BENCH_GATEWAY") or "program"
-local WRK_THREADS, WRK_CONNECTIONS = 2, 64
+local WRK_THREADS, WRK_CONNECTIONS = 2, tonumber(os.getenv("GW_BENCH_CONNECTIONS") or "") or 64
 
 local function say(fmt, ...)
   io.stderr:write("bench gateway: ", string.format(fmt, ...), "\n")
