@@ -9,11 +9,13 @@
 -- Uses kip.proc, kip.fs, kip.host and kip.server.sleep; the peers are the Debian packages nginx-light,
 -- haproxy, caddy and wrk (plus openssl, curl, python3, taskset and prlimit).
 -- Run from the repository root: build/bin/kip lua bench/gateway.lua
--- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 4), GW_BENCH_QUIET_WAIT
--- (seconds a run may wait for a quiet machine, default 3), GW_BENCH_IDLE (idle connections,
--- default 10000), GW_BENCH_CONNECTIONS (wrk's, default 64), GW_BENCH_PEERS (e.g. "nginx,haproxy": a subset), GW_BENCH_GATEWAY ("program":
--- build/bin/kipper-gateway registered through its admin API, the default; "lua": kip.gateway
--- started by bench/gateway_serve.lua), KIP (default build/bin/kip), KIPPER_GATEWAY (default: beside KIP).
+-- Environment: GW_BENCH_SECONDS (each wrk run, default 5), GW_BENCH_ROUNDS (default 4),
+-- GW_BENCH_QUIET_WAIT (seconds a run may wait for a quiet machine, default 3), GW_BENCH_IDLE (idle
+-- connections, default 10000), GW_BENCH_CONNECTIONS (wrk's, default 64), GW_BENCH_PEERS (e.g.
+-- "nginx,haproxy": a subset), GW_BENCH_PERF (e.g. "kipper-gateway,nginx": perf profiles of those),
+-- GW_BENCH_GATEWAY ("program": build/bin/kipper-gateway registered through its admin API, the
+-- default; "lua": kip.gateway started by bench/gateway_serve.lua), KIP (default build/bin/kip),
+-- KIPPER_GATEWAY (default: beside KIP).
 local fs = require "kip.fs"
 local host = require "kip.host"
 local proc = require "kip.proc"
@@ -554,7 +556,8 @@ local function profile(name, p, port, tls)
   say("%s (%s): %.2f system calls (%s) and %.3f context switches per request (perf stat over %d s, %.0f req/s)", name,
     tls and "TLS" or "plain", (syscalls or 0) / requests, table.concat(calls, ", "), (switches or 0) / requests, SECONDS, w.rps)
   local data = work .. "/perf-" .. name:lower() .. (tls and "-tls" or "-plain") .. ".data"
-  local rec = start("perf-record", { "perf", "record", "-F", "999", "-g", "-p", table.concat(tree(p:pid()), ","), "-o", data, "--", "sleep", tostring(SECONDS) })
+  local rec = start("perf-record", { "perf", "record", "-F", "999", "-g", "-p", table.concat(tree(p:pid()), ","), "-o", data,
+    "--", "sleep", tostring(SECONDS) })
   sleep(0.5)
   wrk(port, tls, SECONDS)
   rec:wait(SECONDS + 30)
