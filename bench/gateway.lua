@@ -136,7 +136,17 @@ local function cpu_jiffies(cpu)
   return (f[1] or 0) + (f[2] or 0) + (f[3] or 0) + (f[8] or 0), total
 end
 
+-- The temporary folder holds the pid of this process: a run that was interrupted (its processes
+-- end with it) leaves its folder, which the next run removes.
+for _, name in ipairs(fs.list("/tmp") or {}) do
+  local dir = "/tmp/" .. name
+  if name:match("^kip%-bench%-gw%.%w+$") then
+    local pid = tonumber(trim(fs.read(dir .. "/pid") or ""))
+    if pid and not fs.exists("/proc/" .. pid) then proc.run({ "rm", "-rf", "--", dir }) end
+  end
+end
 local work = trim(run({ "mktemp", "-d", "/tmp/kip-bench-gw.XXXXXX" }))
+write(work .. "/pid", (fs.read("/proc/self/stat") or ""):match("^(%d+)") or "", 384)
 local started = {}   -- every process this script started, stopped at the end
 
 local function start(name, argv, opts)
