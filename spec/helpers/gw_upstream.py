@@ -8,6 +8,8 @@
 #   /slow?s=N        answers after N seconds
 #   /chunked?n=N     N bytes (b"0123456789" repeated) in chunks of 7919 bytes, sha256 in a trailer-free body
 #   /close?n=N       N bytes without Content-Length, then closes (body until close)
+#   /drop?s=N        a keep-alive answer, then closes the connection N seconds later (default 0.2),
+#                    as an upstream's idle timeout does to a pooled connection
 #   /continue        sends "100 Continue" first, then reads the body and echoes like /echo
 #   /ws              WebSocket handshake (101), then echoes every frame's payload unmasked
 # With --tls-cert/--tls-key it speaks TLS (the SNI each connection sent is in /echo as "sni").
@@ -151,6 +153,10 @@ def serve(sock, conn_id, ctx):
                     part = data[i:i + 7919]
                     c.sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))
                 c.sock.sendall(b"0\r\n\r\n")
+            elif path == "/drop":
+                send_json(c, {"dropping_in": float(query.get("s", "0.2")), "conn": conn_id})
+                time.sleep(float(query.get("s", "0.2")))
+                return
             elif path == "/close":
                 n = int(query.get("n", "1000"))
                 c.sock.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * n)

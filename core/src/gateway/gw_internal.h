@@ -20,6 +20,7 @@
 #define GW_BUF_SIZE (16u * 1024u)       /* one direction's bound while streaming */
 #define GW_RESPONSE_HEAD_MAX (64u * 1024u)
 #define GW_POOL_PER_KEY 64
+#define GW_POOL_PEEK_AFTER_MS 1000  /* pooled longer: check the upstream did not close it */
 #define GW_BUF_CACHE 64                 /* free GW_BUF_SIZE buffers a worker keeps */
 
 /* --- counters: written by their worker only, read relaxed by gw_get_stats ---------------------- */

@@ -84,12 +84,16 @@ struct gw_upstream *gw_pool_take(struct gw_worker *w, const struct gw_route *r)
 	while (k && k->head) {
 		struct gw_upstream *u = k->head;
 		pool_unlink(u);
+		uint64_t pooled_at = u->timer.deadline - w->timers[GW_T_POOL].duration;
 		gw_timer_stop(w, &u->timer);
 		if (u->tls && (u->has_pin != r->has_pin || (r->has_pin && memcmp(u->pin, r->pin, 32) != 0))) {
 			gw_upstream_close(u);   /* checked against another pin: connect afresh */
 			continue;
 		}
-		if (!u->ssl) {
+		/* An upstream closes a connection after it idled for its own timeout (seconds); a close
+		 * the loop has not seen yet is looked for only then, so a busy pool costs no extra recv.
+		 * A request that still meets a closed one is retried once when it has no body. */
+		if (!u->ssl && w->now - pooled_at >= GW_POOL_PEEK_AFTER_MS) {
 			char b;
 			ssize_t n = recv(u->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
