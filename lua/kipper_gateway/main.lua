@@ -201,19 +201,7 @@ end
 ---@param argv string[] argv[0] the program as invoked, argv[1..] the arguments
 ---@return integer status the exit status
 function M.main(argv)
-  local ok, result = xpcall(run, function(err)
-    if errors.is(err) then return err end
-    return { internal = true, traceback = debug.traceback(tostring(err), 2) }
-  end, argv)
-  io.stdout:flush()
-  if ok then return math.tointeger(result) or 0 end
-  if result.internal then
-    io.stderr:write("kipper-gateway: internal error: ", result.traceback, "\n")
-    return 1
-  end
-  io.stderr:write("kipper-gateway: error: ", result.message, "\n")
-  if result.hint then io.stderr:write(result.hint, "\n") end
-  return result.status
+  return errors.run_program("kipper-gateway", run, nil, argv)
 end
 
 return M

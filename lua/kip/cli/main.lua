@@ -118,26 +118,11 @@ local function run(argv)
   return status or 0
 end
 
-local function report(err)
-  if errors.is(err) then return err end
-  return { internal = true, message = tostring(err), traceback = debug.traceback(tostring(err), 2) }
-end
-
 ---Runs one kip command line.
 ---@param argv string[] argv[0] the program as invoked, argv[1..] the arguments
 ---@return integer status the process exit status
 function M.main(argv)
-  local ok, result = xpcall(run, report, argv)
-  io.stdout:flush()
-  if ok then return math.tointeger(result) or 0 end
-  if result.internal then
-    io.stderr:write("kip: internal error: ", result.traceback, "\n",
-      "This is a bug in kip: please report it with the command you ran.\n")
-    return 1
-  end
-  io.stderr:write("kip: error: ", result.message, "\n")
-  if result.hint then io.stderr:write(result.hint, "\n") end
-  return result.status
+  return errors.run_program("kip", run, "This is a bug in kip: please report it with the command you ran.", argv)
 end
 
 return M
