@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "signals.h"
 #include "kip/fs.h"
 #include "kip/proc.h"
 
@@ -171,12 +172,8 @@ static void test_killed_by_signal(void)
 static void test_signal_state_reset(void)
 {
 	/* The child must not inherit our ignored SIGINT or blocked SIGTERM. */
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int;
-	sigaction(SIGINT, &ign, &old_int);
-	sigset_t term, old_mask;
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, &old_mask);
+	struct parent_signals saved;
+	parent_signals_hostile(&saved);
 
 	struct kip_proc_result res;
 	struct kip_err err;
@@ -189,8 +186,7 @@ static void test_signal_state_reset(void)
 	CHECK(res.term_signal == SIGTERM);
 	kip_proc_result_free(&res);
 
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	sigaction(SIGINT, &old_int, NULL);
+	parent_signals_restore(&saved);
 }
 
 static void test_timeout_kills_group(void)

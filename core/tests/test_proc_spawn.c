@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "signals.h"
 #include "kip/fs.h"
 #include "kip/proc.h"
 
@@ -281,12 +282,8 @@ static void test_wait_timeout(void)
 static void test_signal_state_reset(void)
 {
 	/* The child must not inherit our ignored SIGINT or blocked SIGTERM. */
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int;
-	sigaction(SIGINT, &ign, &old_int);
-	sigset_t term, old_mask;
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, &old_mask);
+	struct parent_signals saved;
+	parent_signals_hostile(&saved);
 
 	const char *const a[] = {"sleep", "30", NULL};
 	struct kip_spawn_opts o = {.argv = a, .new_group = true};
@@ -301,8 +298,7 @@ static void test_signal_state_reset(void)
 	CHECK(kip_spawn_wait(&c, 5000, &err) == 0 && c.term_signal == SIGTERM);
 	kip_spawn_release(&c);
 
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	sigaction(SIGINT, &old_int, NULL);
+	parent_signals_restore(&saved);
 }
 
 /* Forks a short-lived parent that spawns `sleep 30` and exits; returns the sleep's pid. */
