@@ -214,7 +214,7 @@ Kipper's sandbox is up: a simulated cluster on this machine (no container runs; 
 logs are simulated).
   api:      %s   (kubeconfig %s)
   kipperd:  %s   (/metrics, /healthz, /readyz)
-  gateway:  %s   (routes %s and APP-%s names to kipperd; API %s)
+  gateway:  %s   (APP-%s too, routed to kipperd; API %s)
   status:   %s
   logs:     %s/*.log
   cluster:  "sandbox" is now kip's current cluster
@@ -228,8 +228,8 @@ Try:
   curl %s/healthz          (through the gateway)
 
 Ctrl-C stops it; the objects are kept in %s/state.json for the next 'kip sandbox up'.]],
-    up.api_url, entry.kubeconfig, up.kipperd_url, up.gateway_url, up.cluster_id .. "." .. M.GATEWAY_ZONE,
-    up.cluster_id .. "." .. M.GATEWAY_ZONE, up.gateway_api, status_url, dir, entry.kubeconfig, up.gateway_url, dir)
+    up.api_url, entry.kubeconfig, up.kipperd_url, up.gateway_url, up.cluster_id .. "." .. M.GATEWAY_ZONE, up.gateway_api,
+    status_url, dir, entry.kubeconfig, up.gateway_url, dir)
   local died
   local why = srv:run({ tick = 1, on_tick = function()
     for _, c in ipairs(up.children) do
