@@ -6,7 +6,7 @@
 set -eu
 
 packages="cmake make pkg-config gcc clang liblua5.4-dev lua5.4 libssh-dev libcurl4-openssl-dev
-libssl-dev libyaml-dev lua-cjson libcivetweb-dev lua-busted lua-check openssh-server openssl python3 sudo iproute2 util-linux"
+libssl-dev libyaml-dev lua-cjson libcivetweb-dev lua-busted lua-check openssh-server openssl python3 sudo iproute2 util-linux curl procps"
 # libFuzzer's runtime: its own package on Debian 12, part of clang's common files elsewhere
 optional="libclang-rt-dev"
 
