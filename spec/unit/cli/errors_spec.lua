@@ -7,15 +7,16 @@ local errors = require "kip.cli.errors"
 describe("kip.cli.errors.run_program", function()
   local real_stderr, written
 
+  -- run_program writes to io.stderr: a stand-in collects what it writes
   before_each(function()
     real_stderr, written = io.stderr, {}
-    io.stderr = { write = function(self, ...)
+    io.stderr = { write = function(self, ...) -- luacheck: ignore 122
       for _, s in ipairs({ ... }) do written[#written + 1] = s end
       return self
     end }
   end)
 
-  after_each(function() io.stderr = real_stderr end)
+  after_each(function() io.stderr = real_stderr end) -- luacheck: ignore 122
 
   local function stderr() return table.concat(written) end
 
