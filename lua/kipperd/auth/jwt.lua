@@ -133,6 +133,13 @@ function Signer:verify_kids()
   return out
 end
 
+---The public key accepted under kid, or nil.
+---@param kid string
+---@return userdata|nil
+function Signer:verify_key(kid)
+  return type(kid) == "string" and rawget(self._verify, kid) or nil
+end
+
 ---Signs with a new current key; the previous one keeps verifying until remove_verify_key.
 ---@param key userdata a private Ed25519 kip.tls.Key
 ---@param kid? string defaults to jwt.key_id(key)

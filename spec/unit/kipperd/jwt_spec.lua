@@ -37,10 +37,11 @@ local function refused(signer, token, code)
 end
 
 describe("kipperd.auth.jwt", function()
-  local clock, signer
+  local clock, signer, signing_key
   before_each(function()
     clock = fake_clock(1700000000)
-    signer = signer_with(clock)
+    signing_key = jwt.generate_key()
+    signer = signer_with(clock, { key = signing_key })
   end)
 
   it("issues a token that verifies, with the registered claims set", function()
@@ -114,9 +115,9 @@ describe("kipperd.auth.jwt", function()
   end)
 
   it("checks the issuer and the audience (a string or a list holding it)", function()
-    local other_iss = signer_with(clock, { issuer = "someone-else", key = signer._key })
+    local other_iss = signer_with(clock, { issuer = "someone-else", key = signing_key })
     assert.matches("issuer", refused(signer, (other_iss:issue({}))))
-    local other_aud = signer_with(clock, { audience = "another-app", key = signer._key })
+    local other_aud = signer_with(clock, { audience = "another-app", key = signing_key })
     assert.matches("audience", refused(signer, (other_aud:issue({}))))
 
     local key = jwt.generate_key()
@@ -168,7 +169,7 @@ describe("kipperd.auth.jwt", function()
     refused(signer, with_header({ alg = "none", typ = "JWT", kid = "k1" }, "AAAA"))
     refused(signer, with_header({ alg = "None", kid = "k1" }, ""))
     -- HS256 with the public key (PEM, and raw DER-ish bytes) as the HMAC secret
-    local pub = signer._verify.k1:public_pem()
+    local pub = signer:verify_key("k1"):public_pem()
     for _, secret in ipairs({ pub, tls.base64_decode(pub:gsub("%-%-%-%-%-[^-]+%-%-%-%-%-", ""):gsub("\n", "")) }) do
       local input = b64(json.encode({ alg = "HS256", typ = "JWT", kid = "k1" })) .. "." .. p
       assert.matches("algorithm", refused(signer, input .. "." .. b64(tls.hmac_sha256(secret, input))))
@@ -178,8 +179,8 @@ describe("kipperd.auth.jwt", function()
     local input = b64(json.encode({ alg = "ES256", typ = "JWT", kid = "k1" })) .. "." .. p
     refused(signer, input .. "." .. b64(ec:sign(input)))
     -- alg missing, or not a string
-    refused(signer, forge({ typ = "JWT", kid = "k1" }, { iss = "kipperd" }, signer._key))
-    refused(signer, forge({ alg = json.array({ "EdDSA" }), kid = "k1" }, { iss = "kipperd" }, signer._key))
+    refused(signer, forge({ typ = "JWT", kid = "k1" }, { iss = "kipperd" }, signing_key))
+    refused(signer, forge({ alg = json.array({ "EdDSA" }), kid = "k1" }, { iss = "kipperd" }, signing_key))
     -- header fields that would let the token pick its key, or demand extensions
     local attacker = jwt.generate_key()
     local claims = { iss = "kipperd", aud = "kipper-console", exp = 1700000500 }
@@ -190,15 +191,15 @@ describe("kipperd.auth.jwt", function()
       local hdr = { alg = "EdDSA", typ = "JWT", kid = "k1" }
       for k, v in pairs(extra) do hdr[k] = v end
       -- even signed with the real key, the header is refused
-      assert.matches("header", refused(signer, forge(hdr, claims, signer._key)))
+      assert.matches("header", refused(signer, forge(hdr, claims, signing_key)))
       refused(signer, forge(hdr, claims, attacker))
     end
     -- a header that is not an object; a wrong typ
     refused(signer, b64("[]") .. "." .. p .. "." .. b64(string.rep("\0", 64)))
-    refused(signer, forge({ alg = "EdDSA", typ = "JWE", kid = "k1" }, claims, signer._key))
+    refused(signer, forge({ alg = "EdDSA", typ = "JWE", kid = "k1" }, claims, signing_key))
     -- the sanity check: the forge helper makes tokens that do verify
-    assert.is_table(signer:verify(forge({ alg = "EdDSA", typ = "JWT", kid = "k1" }, claims, signer._key)))
-    assert.is_table(signer:verify(forge({ alg = "EdDSA", kid = "k1" }, claims, signer._key)))
+    assert.is_table(signer:verify(forge({ alg = "EdDSA", typ = "JWT", kid = "k1" }, claims, signing_key)))
+    assert.is_table(signer:verify(forge({ alg = "EdDSA", kid = "k1" }, claims, signing_key)))
   end)
 
   it("refuses an unknown kid and a token signed by another signer's key", function()
@@ -207,10 +208,10 @@ describe("kipperd.auth.jwt", function()
     local stranger2 = signer_with(clock, { kid = "k9" })
     assert.matches("unknown", refused(signer, (stranger2:issue({ sub = "u" }))))
     local claims = { iss = "kipperd", aud = "kipper-console", exp = 1700000500 }
-    refused(signer, forge({ alg = "EdDSA" }, claims, signer._key))
-    refused(signer, forge({ alg = "EdDSA", kid = 1 }, claims, signer._key))
-    refused(signer, forge({ alg = "EdDSA", kid = "__index" }, claims, signer._key))
-    refused(signer, forge({ alg = "EdDSA", kid = "verify" }, claims, signer._key))
+    refused(signer, forge({ alg = "EdDSA" }, claims, signing_key))
+    refused(signer, forge({ alg = "EdDSA", kid = 1 }, claims, signing_key))
+    refused(signer, forge({ alg = "EdDSA", kid = "__index" }, claims, signing_key))
+    refused(signer, forge({ alg = "EdDSA", kid = "verify" }, claims, signing_key))
   end)
 
   it("refuses extra parts, padding, other characters and oversized tokens", function()
@@ -300,6 +301,8 @@ describe("kipperd.auth.jwt", function()
     assert.is_table(signer:verify(old))
     assert.is_table(signer:verify(new))
     assert.same({ "k1", "k2" }, signer:verify_kids())
+    assert.equal(new_key:public_pem(), signer:verify_key("k2"):public_pem())
+    assert.is_false(signer:verify_key("k2"):is_private())
     assert.has_error(function() signer:remove_verify_key("k2") end)
     signer:remove_verify_key("k1")
     assert.matches("unknown", refused(signer, old))
@@ -316,7 +319,7 @@ describe("kipperd.auth.jwt", function()
   end)
 
   it("keeps keys as PEM and loads them back", function()
-    local pem = jwt.key_to_pem(signer._key)
+    local pem = jwt.key_to_pem(signing_key)
     assert.matches("^%-%-%-%-%-BEGIN PRIVATE KEY", pem)
     local key = assert(jwt.load_key(pem))
     assert.is_true(key:is_private())
