@@ -7,4 +7,5 @@
 #include "kip/cert.h"
 #include "kip/crypto.h"
 #include "kip/encoding.h"
+#include "kip/kdf.h"
 #include "kip/key.h"

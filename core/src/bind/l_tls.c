@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
- * `require "kip.tls"`: digests, HMAC, random bytes, base64, key pairs (kip.tls.Key) and X.509
- * certificates (kip.tls.Certificate), a thin binding over kip/crypto.h, kip/encoding.h, kip/key.h
- * and kip/cert.h. Misuse raises; bad PEM or data returns `nil, msg, "invalid"`. Nothing here
- * waits on I/O, but RSA key generation takes tens to hundreds of ms: not on the event loops. */
+ * `require "kip.tls"`: digests, HMAC, random bytes, scrypt, base64, key pairs (kip.tls.Key) and
+ * X.509 certificates (kip.tls.Certificate), a thin binding over kip/crypto.h, kip/kdf.h,
+ * kip/encoding.h, kip/key.h and kip/cert.h. Misuse raises; bad PEM or data returns
+ * `nil, msg, "invalid"`. Nothing here waits on I/O, but RSA key generation and scrypt take tens to
+ * hundreds of ms: not on the event loops (scrypt releases the host lock while it runs). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,75 @@ static int l_tls_equal(lua_State *L)
 	const char *a = luaL_checklstring(L, 1, &alen);
 	const char *b = luaL_checklstring(L, 2, &blen);
 	lua_pushboolean(L, kip_crypto_equal(a, alen, b, blen));
+	return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * scrypt: the one slow call here (N = 32768, r = 8 takes ~50-100 ms), run without the host lock.
+ */
+
+#define L_TLS_SCRYPT_INPUT_MAX (1 << 20) /* password and salt: at most 1 MiB each */
+
+/* Reads opts (table at idx, or nil) into params and *len; unknown keys and bad values raise. */
+static void l_tls_scrypt_opts(lua_State *L, int idx, struct kip_scrypt_params *params, size_t *len) /* may raise */
+{
+	static const char *const names[] = {"N", "r", "p", "length", NULL};
+	lua_Integer vals[] = {32768, 8, 1, 32};
+	if (!lua_isnoneornil(L, idx)) {
+		luaL_checktype(L, idx, LUA_TTABLE);
+		lua_pushnil(L);
+		while (lua_next(L, idx)) { /* key, value */
+			int i = -1;
+			if (lua_type(L, -2) == LUA_TSTRING)
+				for (int j = 0; names[j] && i < 0; j++)
+					if (strcmp(lua_tostring(L, -2), names[j]) == 0)
+						i = j;
+			if (i < 0) {
+				lua_pushvalue(L, -2);
+				luaL_error(L, "kip.tls.scrypt: unknown option '%s' (N, r, p, length)", luaL_tolstring(L, -1, NULL));
+			}
+			int isint = 0;
+			if (lua_type(L, -1) == LUA_TNUMBER)
+				vals[i] = lua_tointegerx(L, -1, &isint); /* 16 and 16.0, not 16.5 */
+			if (!isint)
+				luaL_error(L, "kip.tls.scrypt: option %s must be an integer", names[i]);
+			lua_pop(L, 1);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (vals[i] < 0)
+			luaL_error(L, "kip.tls.scrypt: option %s must not be negative", names[i]);
+	params->n = (uint64_t)vals[0];
+	params->r = (uint64_t)vals[1];
+	params->p = (uint64_t)vals[2];
+	struct kip_err err = {0};
+	if (kip_crypto_scrypt_check(params, &err) != 0)
+		luaL_error(L, "kip.tls.scrypt: %s", err.msg);
+	if (vals[3] < 1 || vals[3] > KIP_SCRYPT_LEN_MAX)
+		luaL_error(L, "kip.tls.scrypt: option length must be from 1 to %d", KIP_SCRYPT_LEN_MAX);
+	*len = (size_t)vals[3];
+}
+
+/* tls.scrypt(password, salt[, {N, r, p, length}]) -> length raw bytes | nil, msg, code */
+static int l_tls_scrypt(lua_State *L)
+{
+	size_t plen, slen, len;
+	const char *password = luaL_checklstring(L, 1, &plen);
+	const char *salt = luaL_checklstring(L, 2, &slen);
+	luaL_argcheck(L, plen <= L_TLS_SCRYPT_INPUT_MAX, 1, "longer than 1 MiB");
+	luaL_argcheck(L, slen <= L_TLS_SCRYPT_INPUT_MAX, 2, "longer than 1 MiB");
+	struct kip_scrypt_params params;
+	l_tls_scrypt_opts(L, 3, &params, &len);
+	unsigned char out[KIP_SCRYPT_LEN_MAX];
+	struct kip_err err = {0};
+	/* password and salt stay anchored at stack slots 1 and 2 while the lock is released */
+	struct bind_gil *gil = bind_gil_release(L);
+	int rc = kip_crypto_scrypt(password, plen, salt, slen, &params, out, len, &err);
+	bind_gil_acquire(gil);
+	if (rc != 0)
+		return bind_push_err(L, &err);
+	lua_pushlstring(L, (const char *)out, len);
+	explicit_bzero(out, len);
 	return 1;
 }
 
@@ -827,6 +897,7 @@ static const luaL_Reg l_tls_funcs[] = {
 	{"sha256_hex", l_tls_sha256_hex},
 	{"hmac_sha256", l_tls_hmac_sha256},
 	{"equal", l_tls_equal},
+	{"scrypt", l_tls_scrypt},
 	{"base64_encode", l_tls_base64_encode},
 	{"base64_decode", l_tls_base64_decode},
 	{"base64url_encode", l_tls_base64url_encode},

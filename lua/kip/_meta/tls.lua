@@ -68,6 +68,23 @@ function tls.hmac_sha256(key, data) end
 ---@return boolean
 function tls.equal(a, b) end
 
+---@class kip.tls.scrypt_opts
+---@field N? integer CPU/memory cost, a power of two from 2 to 2^20 (default 32768)
+---@field r? integer block size, 1 to 32 (default 8)
+---@field p? integer parallelism, 1 to 16 (default 1)
+---@field length? integer bytes to derive, 1 to 1024 (default 32)
+
+---scrypt (RFC 7914) of password and salt: raw bytes, for password hashing. Takes ~50-100 ms with
+---the defaults (32 MiB) and releases the host lock meanwhile. Bad options raise, as do parameters
+---needing over 256 MiB (128 * r * (N + p + 2) bytes) and a password or salt over 1 MiB.
+---@param password string
+---@param salt string
+---@param opts? kip.tls.scrypt_opts
+---@return string|nil key `length` raw bytes
+---@return string? message
+---@return string? code "nomem" when OpenSSL cannot get the memory
+function tls.scrypt(password, salt, opts) end
+
 ---@param data string
 ---@return string text base64 with '=' padding
 function tls.base64_encode(data) end
