@@ -1,8 +1,10 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- tls.scrypt against the RFC 7914 section 12 vectors and the `openssl kdf` tool; the default
--- parameters; option checks that raise. Uses kip.tls and kip.proc.
+-- parameters; option checks that raise; the host lock released while it runs (a kip.server
+-- handler answers during a scrypt call on the main thread). Uses kip.tls, kip.proc, kip.server.
 local tls = require "kip.tls"
 local proc = require "kip.proc"
+local server = require "kip.server"
 
 local function hex(s)
   return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
@@ -68,5 +70,24 @@ describe("kip.tls.scrypt", function()
     assert.has_error(function() tls.scrypt("pw") end)
     assert.has_error(function() tls.scrypt("pw", "salt", "N=16") end)
     assert.has_error(function() tls.scrypt(("x"):rep(2 ^ 20 + 1), "salt", { N = 16, r = 1 }) end)
+  end)
+
+  it("releases the host lock while it runs, so server handlers answer meanwhile", function()
+    local seen = false
+    local srv <close> = assert(server.listen({ listen = "127.0.0.1:0", handler = function()
+      seen = true
+      return { status = 200, body = "ok" }
+    end }))
+    -- curl in another process makes the request; only a handler thread can set `seen`, and it
+    -- needs the host lock, which this thread holds except inside blocking calls such as scrypt
+    local curl = assert(proc.spawn({ "curl", "-s", "-o", "/dev/null", "http://127.0.0.1:" .. srv:port() .. "/" }))
+    local calls = 0
+    while not seen and calls < 600 do
+      tls.scrypt("pw", "salt", { N = 16384, r = 8 })
+      calls = calls + 1
+    end
+    local answered = seen -- before curl:wait, which releases the lock too
+    curl:wait(30)
+    assert.is_true(answered, "no request was answered during " .. calls .. " scrypt calls")
   end)
 end)
