@@ -4,7 +4,7 @@
 -- 4 KiB, errors as {"error", "hint"}, bearer tokens (the admin token, or a cluster's renewal token,
 -- stored as its SHA-256 and compared in constant time), per-IP rate limits, and the
 -- self-registration rules. Every change is saved to the registry file before the answer.
--- Uses kip.json, kip.tls, kip.log and kipper_gateway.registry/challenge/ratelimit/metrics.
+-- Uses kip.json, kip.tls, kip.log and kipper_gateway.registry/challenge/metrics (and kip.util.ratelimit limiters).
 local challenge_mod = require "kipper_gateway.challenge"
 local json = require "kip.json"
 local log = require "kip.log"

@@ -3,7 +3,7 @@
 -- settings, the registry, the registration API on kip.server, the proxy (kip.gateway), and the
 -- loop: ticks expire names and push routes, SIGHUP reloads the certificates and the registry
 -- file, SIGTERM or SIGINT drains and exits 0. Uses kip.cli.errors, kip.log, kip.server,
--- kip.gateway and kipper_gateway.config/registry/api/challenge/ratelimit/metrics.
+-- kip.gateway, kip.util.ratelimit and kipper_gateway.config/registry/api/challenge/metrics.
 local api = require "kipper_gateway.api"
 local challenge = require "kipper_gateway.challenge"
 local config = require "kipper_gateway.config"
@@ -12,7 +12,7 @@ local gateway = require "kip.gateway"
 local json = require "kip.json"
 local log = require "kip.log"
 local metrics = require "kipper_gateway.metrics"
-local ratelimit = require "kipper_gateway.ratelimit"
+local ratelimit = require "kip.util.ratelimit"
 local registry = require "kipper_gateway.registry"
 local server = require "kip.server"
 

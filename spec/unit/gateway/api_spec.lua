@@ -9,7 +9,7 @@ local gateway = require "kip.gateway"
 local helpers = require "helpers"
 local json = require "kip.json"
 local metrics = require "kipper_gateway.metrics"
-local ratelimit = require "kipper_gateway.ratelimit"
+local ratelimit = require "kip.util.ratelimit"
 local registry = require "kipper_gateway.registry"
 local tls = require "kip.tls"
 

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
--- Rate limits for the registration API: one token bucket per client IP, refilled at `rate` tokens
--- a second up to `burst`; a request costs tokens by kind (a read 1, a POST more, a proof, which
--- makes the gateway connect out, most). Pure: the caller passes the clock.
+-- kip.util.ratelimit: token buckets keyed by any string (a client IP, a user), refilled at `rate`
+-- tokens a second up to `burst`; a request costs tokens by kind (kipper-gateway's defaults: a read
+-- 1, a POST more, a proof, which makes the gateway connect out, most). Shared by kipper-gateway's
+-- registration API and kipperd's login limits. Pure, no requires: the caller passes the clock.
 local M = {}
 
 M.DEFAULT_RATE = 5
@@ -24,9 +25,9 @@ function M.new(opts)
   }, Limiter)
 end
 
----Takes the cost of one request of `kind` from ip's bucket.
----@param ip string
----@param kind string "read", "post" or "proof" (unknown kinds cost 1)
+---Takes the cost of one request of `kind` from key's bucket (ip names any key).
+---@param ip string the bucket's key: a client IP, a user...
+---@param kind string a key of the cost table (unknown kinds cost 1)
 ---@param now number seconds (any monotonic clock)
 ---@return boolean allowed
 ---@return integer|nil retry_after whole seconds until the request would be allowed

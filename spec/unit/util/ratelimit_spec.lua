@@ -1,8 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
--- kipper_gateway.ratelimit: token buckets per client IP, with the clock passed in.
-local ratelimit = require "kipper_gateway.ratelimit"
+-- kip.util.ratelimit: token buckets per key (client IP), with the clock passed in.
+local ratelimit = require "kip.util.ratelimit"
 
-describe("kipper_gateway.ratelimit", function()
+describe("kip.util.ratelimit", function()
   it("allows a burst, then refills at the rate, telling when to retry", function()
     local lim = ratelimit.new({ rate = 5, burst = 20 })
     for i = 1, 20 do assert.is_true((lim:take("203.0.113.1", "read", 100)), "read " .. i) end
