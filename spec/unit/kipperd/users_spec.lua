@@ -50,6 +50,7 @@ describe("kipperd.auth.users (sandbox API)", function()
   end)
 
   it("lists nothing before the Secret exists; refuses bad input without creating it", function()
+    local _
     assert.same({}, assert(users.list(c)))
     local u, msg, code = users.add(c, "ana@example.com", "admin", "short")
     assert.is_nil(u)
@@ -105,6 +106,7 @@ describe("kipperd.auth.users (sandbox API)", function()
   end)
 
   it("changes roles and keeps at least one admin", function()
+    local _
     local u, msg, code = users.set_role(c, "ana@example.com", "viewer")
     assert.is_nil(u)
     assert.equal("lastadmin", code)
