@@ -203,6 +203,22 @@ describe("kipperd.auth.users (sandbox API)", function()
     assert(users.authenticate(c, "ana@example.com", "a brand new passphrase"))
   end)
 
+  it("replaces a hash with weaker parameters at a successful login, keeping sessions", function()
+    local before = assert(users.get(c, "di@example.com"))
+    users.hash_params = nil
+    local ok, u = pcall(users.authenticate, c, "di@example.com", PW)
+    users.hash_params = { N = 16, r = 1, p = 1 }
+    assert(ok, u)
+    assert(u)
+    local doc = stored()
+    local di
+    for _, x in ipairs(doc.users) do if x.email == "di@example.com" then di = x end end
+    assert.matches("^scrypt%$32768%$8%$1%$", di.password)
+    assert.equal(before.sessions_epoch, di.sessions_epoch)
+    assert(users.authenticate(c, "di@example.com", PW))
+    assert.is_nil(users.authenticate(c, "di@example.com", PW .. "?"))
+  end)
+
   it("generates strong passwords the policy accepts", function()
     local a, b = users.generate_password(), users.generate_password()
     assert.equal(24, #a)
