@@ -51,6 +51,34 @@ function Limiter:take(ip, kind, now)
   return false, math.max(1, math.ceil((cost - b.tokens) / self.rate))
 end
 
+---Whether a request of `kind` would be allowed now, without taking anything.
+---@return boolean allowed
+---@return integer|nil retry_after whole seconds until it would be
+function Limiter:peek(ip, kind, now)
+  local cost = math.min(self.cost[kind] or 1, self.burst)
+  local b = self.buckets[ip]
+  if not b then return true end -- a new bucket starts full (take may still refuse when max_clients are tracked)
+  local tokens = math.min(self.burst, b.tokens + (now - b.at) * self.rate)
+  if tokens >= cost then return true end
+  return false, math.max(1, math.ceil((cost - tokens) / self.rate))
+end
+
+---Gives back the cost of one request of `kind` (a refund), never above `burst`.
+function Limiter:refund(ip, kind, now)
+  local b = self.buckets[ip]
+  if not b then return end
+  b.tokens = math.min(self.burst, b.tokens + (now - b.at) * self.rate + math.min(self.cost[kind] or 1, self.burst))
+  b.at = now
+end
+
+---Forgets key's bucket: its next request starts from a full one.
+function Limiter:reset(ip)
+  if self.buckets[ip] then
+    self.buckets[ip] = nil
+    self.n = self.n - 1
+  end
+end
+
 ---Forgets the buckets that have filled up again (clients that went quiet).
 function Limiter:sweep(now)
   for ip, b in pairs(self.buckets) do
