@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kipperd's HTTP endpoints (served by kip.server): /healthz (the process is alive), /readyz
--- (informers synced and the API reachable) and /metrics (Prometheus text). Handlers only read the
--- engine's state: they run on the server's threads and must not block. Uses kip.reconcile.metrics.
+-- (informers synced and the API reachable) and /metrics (Prometheus text); paths under /api/ go to
+-- the JSON API's router (kipperd.api.router) when one is given. Handlers only read the engine's
+-- state: they run on the server's threads. Uses kip.reconcile.metrics.
 local metrics = require "kip.reconcile.metrics"
 
 local M = {}
@@ -13,9 +14,11 @@ end
 
 ---The request handler for an engine.
 ---@param engine table kip.reconcile.engine
+---@param api? table a kipperd.api.router for /api/
 ---@return fun(req: kip.server.Request): kip.server.Response
-function M.handler(engine)
+function M.handler(engine, api)
   return function(req)
+    if api and api:owns(req.path) then return api:handle(req) end
     if req.method ~= "GET" and req.method ~= "HEAD" then return text(405, "method not allowed\n") end
     if req.path == "/healthz" or req.path == "/livez" then return text(200, "ok\n") end
     if req.path == "/readyz" then

@@ -3,7 +3,8 @@
 -- line, the connection (a kubeconfig or the pod's service account), the cluster settings, the
 -- reconcile engine with its policies, and the HTTP endpoints, all driven by kip.server's loop
 -- until SIGTERM or SIGINT (exit 0). Uses kip.cli.args/errors, kip.k8s, kip.log, kip.server,
--- kip.plugins, kip.reconcile.engine, kipperd.settings, kipperd.heartbeat and kipperd.http.
+-- kip.plugins, kip.reconcile.engine, kipperd.settings, kipperd.heartbeat, kipperd.http and
+-- kipperd.api (the console's JSON API: router and auth).
 local args = require "kip.cli.args"
 local engine_mod = require "kip.reconcile.engine"
 local errors = require "kip.cli.errors"
@@ -26,6 +27,7 @@ M.flags = {
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
   { name = "resync", arg = "SECONDS", default = "600", help = "reconcile every resource again this often (unchanged ones cost no write)" },
   { name = "gateway-heartbeat", arg = "SECONDS", default = "21600", help = "renew the cluster's name at its kipper-gateway this often (0: never)" },
+  { name = "insecure-cookies", help = "refresh cookie without Secure (only for a console served over plain HTTP: the sandbox)" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
   { name = "help", short = "h", help = "show this help" },
@@ -50,7 +52,10 @@ storageClass, ingressClass); --cluster-id and --zone override it.
 When `kip domain register` stored Secret kipper-system/kipper-gateway, kipperd sends the gateway a
 heartbeat every --gateway-heartbeat seconds, which keeps the cluster's name.
 
-Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus).
+Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus), and
+the console's JSON API under /api/v1: POST /api/v1/auth/login, refresh, logout and password, GET
+/api/v1/auth/me (tokens signed with the key in Secret kipper-system/kipperd-jwt-key, made at first
+start).
 SIGTERM or SIGINT stops kipperd cleanly (exit status 0).
 
 Environment:
@@ -171,7 +176,12 @@ local function run(argv)
     log.warn("no reconcile policy " .. name .. " in any plugin root: not reconciled", { policy = name })
   end
   local engine = engine_mod.new({ client = client, conn = conn, policies = policies, catalog = catalog() })
-  local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine) })
+  local api_router = require("kipperd.api.router").new("/api/")
+  local auth = require("kipperd.api.auth").new({
+    client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() }),
+    secure_cookies = not flags["insecure-cookies"] })
+  auth:routes(api_router)
+  local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine, api_router) })
   if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
   local host = flags.listen:match("^(.*):%d+$")
   local kinds = {}
@@ -182,7 +192,7 @@ local function run(argv)
   local heartbeat = flags["gateway-heartbeat"] > 0 and require("kipperd.heartbeat").new({ client = client,
     interval = flags["gateway-heartbeat"], metrics = engine.metrics }) or nil
   local failure
-  local next_resync = 0
+  local next_resync, next_key, next_sweep = 0, 0, 0
   local why = srv:run({ tick = 0.02, on_tick = function(now)
     if not engine.cluster then
       local cluster, err = load(now)
@@ -194,6 +204,19 @@ local function run(argv)
         srv:stop()
       end
       return
+    end
+    if not auth.signer and now >= next_key then
+      local signer, kerr = require("kipperd.api.auth").load_signer(auth.client)
+      if signer then
+        auth:set_signer(signer)
+      else
+        log.warn("console API: cannot load the token signing key", { error = kerr })
+        next_key = now + 5
+      end
+    end
+    if now >= next_sweep then
+      auth:sweep()
+      next_sweep = now + 60
     end
     engine:step(0.25)
     engine:probe(10)
