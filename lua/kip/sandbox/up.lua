@@ -111,7 +111,8 @@ function Up:start_kipperd()
   local exe, xerr = sibling("kipperd")
   if not exe then return nil, xerr end
   local url = "http://" .. self.opts.kipperd_listen
-  local p, err = self:start("kipperd", { exe, "--kubeconfig", self.dir .. "/kubeconfig", "--listen", self.opts.kipperd_listen },
+  local p, err = self:start("kipperd", { exe, "--kubeconfig", self.dir .. "/kubeconfig", "--listen", self.opts.kipperd_listen,
+    "--insecure-cookies" },
     self.dir .. "/kipperd.log")
   if not p then return nil, err end
   local ready = wait_for(30, function()
