@@ -88,6 +88,7 @@ describe("kip install", function()
     assert.matches("Set up storage %.%.%. skipped: nothing to install", r.stderr)
     assert.equals("https://console-127-0-0-1.kipper.run", first.console)
     assert.matches("%[3/%d+%] Install k3s %.%.%. done", r.stderr)
+    assert.matches("Create the console's admin %.%.%. done", r.stderr)
     assert.equals(1, installer.requests())
     assert.is_true(os.time() - t0 < 180)
     -- the server has k3s, its config and the issuer manifest
@@ -117,6 +118,20 @@ describe("kip install", function()
     local settings = json.decode(kubectl(kubeconfig, { "-n", "kipper-system", "get", "configmap", "kipper-config", "-o", "json" }).stdout)
     assert.same({ clusterId = "127-0-0-1", zone = "kipper.run", issuer = "letsencrypt", storageClass = "local-path",
       ingressClass = "traefik" }, settings.data)
+    -- the console's admin: --admin-email with a generated password, given once in the JSON only
+    assert.equals("ops@example.com", first.admin.email)
+    local password = first.admin.password
+    assert.equals(24, #password)
+    assert.is_nil(transcript:find(password, 1, true))
+    assert.is_nil(r.stderr:find(password, 1, true))
+    local c = assert(require("kip.k8s").connect({ kubeconfig = kubeconfig, timeout = 30 }))
+    local users = require "kipperd.auth.users"
+    local list = assert(users.list(c))
+    assert.equals(1, #list)
+    assert.equals("ops@example.com", list[1].email)
+    assert.equals("admin", list[1].role)
+    assert.equals("ops@example.com", assert(users.authenticate(c, "ops@example.com", password)).email)
+    assert.is_nil(users.authenticate(c, "ops@example.com", password .. "x"))
   end)
 
   it("re-runs without changing or fetching anything", function()
@@ -126,6 +141,9 @@ describe("kip install", function()
     assert.equals(0, r.status, r.stdout .. r.stderr)
     local again = assert(json.decode(r.stdout))
     assert.equals(0, again.ran)
+    assert.is_nil(again.admin)
+    assert.matches("Create the console's admin %.%.%. skipped: an admin exists already", r.stderr)
+    assert.is_nil((r.stdout .. r.stderr):find(first.admin.password, 1, true))
     assert.equals(first.ran + first.skipped, again.skipped)
     assert.equals(1, installer.requests())
     assert.equals(before_cfg, fs.read(home .. "/config.yaml"))
@@ -156,6 +174,7 @@ describe("kip install", function()
     assert.equals(0, r.status, r.stdout .. r.stderr)
     assert.matches("Write k3s's configuration %.%.%. done", r.stdout)
     assert.matches("restarting k3s to apply the new configuration", r.stdout, 1, true)
+    assert.is_nil(r.stdout:find("console login", 1, true))
     assert.matches("https://mirror%.example", server:read("/etc/rancher/k3s/registries.yaml"))
     assert.are_not.equal(pid, server:run("cat /var/lib/rancher/k3s/kipstand.pid").stdout)
     -- back to no mirrors: kip's registries.yaml goes
@@ -296,6 +315,16 @@ describe("kip install as a user other than root", function()
     local r = kip("deploy")
     assert.equals(0, r.status, r.stdout .. r.stderr)
     assert.matches("on deploy@127%.0%.0%.4", r.stdout)
+    -- without --admin-email the admin is admin@CLUSTER.local; the password is printed once, in the summary
+    local password = r.stdout:match("console login: admin@127%-0%-0%-4%.local / (%S+) %(shown once; " ..
+      "kip user reset%-password admin@127%-0%-0%-4%.local renews it%)\n")
+    assert.is_string(password, r.stdout)
+    local _, count = r.stdout:gsub(password:gsub("%p", "%%%0"), "")
+    assert.equals(1, count)
+    local logs = home .. "/logs"
+    for _, name in ipairs(assert(fs.list(logs))) do
+      assert.is_nil(assert(fs.read(logs .. "/" .. name)):find(password, 1, true), name)
+    end
     assert.is_true(h:exists("/usr/local/bin/k3s"))
     assert.matches("root", h:run("stat -c %U /etc/rancher/k3s/config.yaml").stdout)
   end)

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- `kip install --host IP`: turns a Linux server into a Kipper cluster over SSH by running an install
--- recipe (default k3s), then adds the cluster to $KIP_HOME/config.yaml as the current one. Uses
--- kip.install.run (provider, connection, recipe run) and kip.install.k3s_files.
+-- recipe (default k3s), then adds the cluster to $KIP_HOME/config.yaml as the current one, and
+-- shows the console admin's generated password once. Uses kip.install.run (provider, connection,
+-- recipe run) and kip.install.k3s_files.
 local errors = require "kip.cli.errors"
 local files = require "kip.install.k3s_files"
 local names = require "kip.util.names"
@@ -33,7 +34,7 @@ return {
     { name = "ssh-user", arg = "USER", default = "root", help = "the SSH user; not root: commands run through sudo" },
     { name = "ssh-key", arg = "FILE", help = "private key to log in with (default: ssh-agent's keys)" },
     { name = "name", arg = "NAME", help = "the cluster's name in kip (default: from the host, e.g. 203-0-113-10)" },
-    { name = "admin-email", arg = "EMAIL", help = "your email for Let's Encrypt (HTTPS certificates for apps)" },
+    { name = "admin-email", arg = "EMAIL", help = "your email for Let's Encrypt (HTTPS certificates for apps) and the console's first admin" },
     { name = "accept-host-key", help = "trust the server's SSH host key if kip has not seen it before" },
     { name = "sudo-password-stdin", help = "read the SSH user's sudo password from the first line of stdin" },
     { name = "set", arg = "KEY=VALUE", repeated = true, help = "set a recipe variable (e.g. k3s.version=v1.34.1+k3s1)" },
@@ -94,6 +95,10 @@ return {
     local result = { cluster = name, host = host, plan = f.plan or nil, ran = summary.ran, skipped = summary.skipped,
       seconds = summary.seconds, ssh_commands = summary.commands, transcript = transcript,
       console = "https://" .. vars["console.host"], domain = domain }
+    -- the admin the "admin" step created in this run: its password is shown here once, and is
+    -- nowhere else (not in the transcript); -o json carries it as admin.password for scripts
+    local admin = state.admin
+    if admin then result.admin = { email = admin.email, password = admin.password } end
     if json then
       ctx:show(result)
       return 0
@@ -110,6 +115,10 @@ return {
     if domain then ctx:say("  apps:       https://APP-%s", domain) end
     ctx:say("  kubectl:    kip kubeconfig > ~/.kube/%s.yaml && KUBECONFIG=~/.kube/%s.yaml kubectl get nodes", name, name)
     ctx:say("  next:       kip status")
+    if admin then
+      ctx:say("  console login: %s / %s (shown once; kip user reset-password %s renews it)", admin.email,
+        admin.password, admin.email)
+    end
     return 0
   end,
 }
