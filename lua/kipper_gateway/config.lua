@@ -15,7 +15,7 @@ M.flags = {
   { name = "config", arg = "FILE", help = "read settings from this YAML or JSON file (keys as the flags; flags win)" },
   { name = "listen", arg = "ADDRESS:PORT", help = "plain HTTP proxy listener" },
   { name = "tls-listen", arg = "ADDRESS:PORT", help = "HTTPS proxy listener (needs --cert and --key)" },
-  { name = "cert", arg = "FILE", repeated = true, help = "a certificate chain (PEM); repeat with --key for more names" },
+  { name = "cert", arg = "FILE", repeated = true, help = "a certificate chain (PEM), with the --key in the same position; one pair per name set" },
   { name = "key", arg = "FILE", repeated = true, help = "the private key of the --cert in the same position" },
   { name = "zone", arg = "ZONE", help = "the DNS zone the gateway serves, e.g. kipper.run" },
   { name = "registry", arg = "FILE", help = "the registry file (JSON; created when missing)" },

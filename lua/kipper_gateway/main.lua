@@ -8,6 +8,7 @@ local api = require "kipper_gateway.api"
 local challenge = require "kipper_gateway.challenge"
 local config = require "kipper_gateway.config"
 local errors = require "kip.cli.errors"
+local help = require "kip.cli.help"
 local gateway = require "kip.gateway"
 local json = require "kip.json"
 local log = require "kip.log"
@@ -48,17 +49,7 @@ Examples:
 ]]
 
 local function help_text()
-  local rows, width = {}, 0
-  for _, f in ipairs(config.flags) do
-    local name = (f.short and ("-" .. f.short .. ", ") or "    ") .. "--" .. f.name .. (f.arg and (" " .. f.arg) or "")
-    local text = f.help
-    if f.default then text = text .. " (default " .. f.default .. ")" end
-    rows[#rows + 1] = { name, text }
-    width = math.max(width, #name)
-  end
-  local lines = {}
-  for _, r in ipairs(rows) do lines[#lines + 1] = "  " .. r[1] .. string.rep(" ", width - #r[1] + 3) .. r[2] end
-  return string.format(HELP, table.concat(lines, "\n"))
+  return string.format(HELP, help.flag_lines(config.flags))
 end
 
 ---Starts the proxy, or returns nil when no proxy listener is configured.

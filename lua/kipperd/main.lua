@@ -8,6 +8,7 @@
 local args = require "kip.cli.args"
 local engine_mod = require "kip.reconcile.engine"
 local errors = require "kip.cli.errors"
+local help = require "kip.cli.help"
 local k8s = require "kip.k8s"
 local log = require "kip.log"
 local plugins = require "kip.plugins"
@@ -69,17 +70,7 @@ Examples:
 ]]
 
 local function help_text()
-  local rows, width = {}, 0
-  for _, f in ipairs(M.flags) do
-    local name = (f.short and ("-" .. f.short .. ", ") or "    ") .. "--" .. f.name .. (f.arg and (" " .. f.arg) or "")
-    local text = f.help
-    if f.default then text = text .. " (default " .. f.default .. ")" end
-    rows[#rows + 1] = { name, text }
-    width = math.max(width, #name)
-  end
-  local lines = {}
-  for _, r in ipairs(rows) do lines[#lines + 1] = "  " .. r[1] .. string.rep(" ", width - #r[1] + 3) .. r[2] end
-  return string.format(HELP, table.concat(lines, "\n"))
+  return string.format(HELP, help.flag_lines(M.flags))
 end
 
 local function parse(argv)

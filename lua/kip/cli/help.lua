@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Help text for kip, for a command and for a verb: usage line, description, arguments, flags,
--- global flags and examples. Uses kip.cli.commands and kip.cli.args.
+-- global flags and examples; flag_lines() also serves kipperd's and kipper-gateway's --help. Uses kip.cli.commands and kip.cli.args.
 local args = require "kip.cli.args"
 local commands = require "kip.cli.commands"
 
@@ -34,6 +34,14 @@ local function own_flags(def)
   for _, f in ipairs(def.flags or {}) do flags[#flags + 1] = f end
   if def.output then flags[#flags + 1] = commands.output_flag end
   return flags
+end
+
+---The flags of a table like kip's commands' (name, short, arg, help, default, repeated) as aligned
+---help lines, for kip and for the programs that share its flag parser (kipperd, kipper-gateway).
+---@param flags table[]
+---@return string
+function M.flag_lines(flags)
+  return columns(flag_rows(flags), "  ")
 end
 
 ---@return string help for `kip` itself
