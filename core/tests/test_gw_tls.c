@@ -236,14 +236,15 @@ static void conn_close(struct conn *k)
 	close(k->fd[1]);
 }
 
-/* Reads exactly len bytes from ssl (its fd polled), false on error or 10 s without data. */
-static bool read_exact(SSL *ssl, int fd, char *buf, size_t len)
+/* Moves exactly len bytes through ssl: reads into in, or writes out (one of them NULL), polling
+ * its fd while it wants to; false on error or 10 s without progress. */
+static bool transfer(SSL *ssl, int fd, char *in, const char *out, size_t len)
 {
-	size_t got = 0;
-	while (got < len) {
-		ptrdiff_t n = gw_tls_read(ssl, buf + got, len - got);
+	size_t done = 0;
+	while (done < len) {
+		ptrdiff_t n = out ? gw_tls_write(ssl, out + done, len - done) : gw_tls_read(ssl, in + done, len - done);
 		if (n > 0) {
-			got += (size_t)n;
+			done += (size_t)n;
 			continue;
 		}
 		if (!pending((int)n))
@@ -255,22 +256,14 @@ static bool read_exact(SSL *ssl, int fd, char *buf, size_t len)
 	return true;
 }
 
+static bool read_exact(SSL *ssl, int fd, char *buf, size_t len)
+{
+	return transfer(ssl, fd, buf, NULL, len);
+}
+
 static bool write_all(SSL *ssl, int fd, const char *buf, size_t len)
 {
-	size_t put = 0;
-	while (put < len) {
-		ptrdiff_t n = gw_tls_write(ssl, buf + put, len - put);
-		if (n > 0) {
-			put += (size_t)n;
-			continue;
-		}
-		if (!pending((int)n))
-			return false;
-		struct pollfd p = {.fd = fd, .events = n == GW_IO_WANT_READ ? POLLIN : POLLOUT};
-		if (poll(&p, 1, 10000) <= 0)
-			return false;
-	}
-	return true;
+	return transfer(ssl, fd, NULL, buf, len);
 }
 
 /* Which certificate the server showed, as the client pins it. */
