@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "signals.h"
+#include "children.h"
 #include "kip/fs.h"
 #include "kip/proc.h"
 
@@ -22,21 +22,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* True when pid exists and is not a zombie. */
-static int is_running(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
-	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
 /* Runs argv with the given stdin and timeout; returns kip_proc_run's code. */

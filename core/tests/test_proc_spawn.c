@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "signals.h"
+#include "children.h"
 #include "kip/fs.h"
 #include "kip/proc.h"
 
@@ -26,35 +26,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Field 3 (state) and 5 (pgrp) of /proc/pid/stat; returns 0 when the process is gone. */
-static int proc_stat(pid_t pid, char *state, pid_t *pgrp)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *paren = strrchr(buf, ')'); /* "pid (comm) S ppid pgrp ..." */
-	int ppid, pg;
-	char st;
-	if (!paren || sscanf(paren + 1, " %c %d %d", &st, &ppid, &pg) != 3)
-		return 0;
-	*state = st;
-	*pgrp = pg;
-	return 1;
-}
-
-/* True when pid exists and is not a zombie. */
-static int is_running(pid_t pid)
-{
-	char st;
-	pid_t pg;
-	return proc_stat(pid, &st, &pg) && st != 'Z' && st != 'X';
 }
 
 /* Waits up to 5 s for pid to stop running (an orphan may stay a zombie: that counts as dead). */
