@@ -167,11 +167,10 @@ local function run(argv)
     log.warn("no reconcile policy " .. name .. " in any plugin root: not reconciled", { policy = name })
   end
   local engine = engine_mod.new({ client = client, conn = conn, policies = policies, catalog = catalog() })
-  local api_router = require("kipperd.api.router").new("/api/")
-  local auth = require("kipperd.api.auth").new({
+  local api_router, api = require("kipperd.api").new({
     client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() }),
-    secure_cookies = not flags["insecure-cookies"] })
-  auth:routes(api_router)
+    engine = engine, catalog = engine.catalog, secure_cookies = not flags["insecure-cookies"] })
+  local auth = api.auth
   local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine, api_router) })
   if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
   local host = flags.listen:match("^(.*):%d+$")

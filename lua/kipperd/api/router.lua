@@ -1,9 +1,14 @@
 -- SPDX-License-Identifier: Apache-2.0
--- kipperd.api.router: a small router for kipperd's JSON API (/api/v1/...): exact METHOD + path
--- routes, JSON responses and errors ({"error", "hint"}), request bodies read as JSON objects under
--- a size cap, 404 and 405 (with Allow) answered in JSON. Handlers get (req, ctx) and return a
--- kip.server response table. A handler that raises answers 500 without its message (logged).
--- Uses kip.json and kip.log.
+-- kipperd.api.router: a small router for kipperd's JSON API (/api/v1/...): METHOD + path routes
+-- whose segments may be parameters ("/api/v1/projects/{project}/apps/{app}", given to the handler
+-- as req.params), JSON responses and errors ({"error", "hint"}), request bodies read as JSON
+-- objects under a size cap, 404 and 405 (with Allow) answered in JSON. Each route may carry its
+-- documentation (summary, access, request and response shapes), from which kipperd.api.openapi
+-- writes the OpenAPI document. Handlers get (req) and return a kip.server response table. A
+-- handler that raises a kip error (kip.cli.errors: usage or fail) answers 400 with its message and
+-- hint (http_status when the error carries one); anything else raised answers 500 without its
+-- message (logged). Uses kip.cli.errors, kip.json and kip.log.
+local errors = require "kip.cli.errors"
 local json = require "kip.json"
 local log = require "kip.log"
 
@@ -66,26 +71,86 @@ function M.body(req, max)
   return value
 end
 
+---Query parameters of a request ("a=1&b=x%20y" -> {a = "1", b = "x y"}); the last of repeats wins.
+---@param req table kip.server request
+---@return table<string, string>
+function M.query(req)
+  local out = {}
+  for pair in ((req.query or "") .. "&"):gmatch("([^&]*)&") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    if k and k ~= "" then
+      local function dec(x) return (x:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)) end
+      out[dec(k)] = dec(v)
+    end
+  end
+  return out
+end
+
 local Router = {}
 Router.__index = Router
 
 ---A router for paths under prefix (e.g. "/api/").
 ---@param prefix string
 function M.new(prefix)
-  return setmetatable({ prefix = prefix, routes = {} }, Router)
+  return setmetatable({ prefix = prefix, routes = {}, patterns = {}, docs = {} }, Router)
 end
 
----Adds a route: method ("GET", "POST", ...) and an exact path.
+local function segments(path)
+  local out = {}
+  for seg in path:gmatch("[^/]+") do out[#out + 1] = seg end
+  return out
+end
+
+---@class kipperd.api.RouteDoc
+---@field summary string one line
+---@field tag? string the group in the OpenAPI document (Auth, Apps, ...)
+---@field access? string who may call it ("public", "any user", "admin", "project viewer", ...)
+---@field query? table<string, string> query parameter -> description
+---@field body? table an example request body (its shape documents the schema)
+---@field response? any an example response body
+---@field status? integer the success status (default 200)
+---@field description? string more text
+
+---Adds a route: method ("GET", "POST", ...) and a path whose segments may be {name} parameters.
 ---@param method string
 ---@param path string
 ---@param handler fun(req: table): table
-function Router:add(method, path, handler)
+---@param doc? kipperd.api.RouteDoc
+function Router:add(method, path, handler, doc)
   local r = self.routes[path]
   if not r then
     r = {}
     self.routes[path] = r
+    if path:find("{", 1, true) then
+      local segs, names = segments(path), {}
+      for i, s in ipairs(segs) do names[i] = s:match("^{([%w_]+)}$") end
+      self.patterns[#self.patterns + 1] = { path = path, segs = segs, names = names }
+    end
   end
   r[method] = handler
+  self.docs[#self.docs + 1] = { method = method, path = path, doc = doc or {} }
+end
+
+-- The routes of a path and its parameters: an exact route first, else the first pattern whose
+-- literal segments match (parameters match any one non-empty segment).
+function Router:_find(path)
+  local r = self.routes[path]
+  if r then return r, {} end
+  local segs = segments(path)
+  for _, p in ipairs(self.patterns) do
+    if #p.segs == #segs then
+      local params = {}
+      for i, s in ipairs(segs) do
+        if p.names[i] then
+          params[p.names[i]] = s
+        elseif p.segs[i] ~= s then
+          params = nil
+          break
+        end
+      end
+      if params then return self.routes[p.path], params end
+    end
+  end
 end
 
 ---Whether the router answers this path (its prefix).
@@ -97,8 +162,9 @@ end
 ---@param req table kip.server request
 ---@return table response
 function Router:handle(req)
-  local r = self.routes[req.path]
+  local r, params = self:_find(req.path)
   if not r then return M.error(404, "not found: " .. tostring(req.path)) end
+  req.params = params
   local h = r[req.method]
   if not h then
     local allow = {}
@@ -108,6 +174,9 @@ function Router:handle(req)
       { Allow = table.concat(allow, ", ") })
   end
   local ok, res = pcall(h, req)
+  if not ok and errors.is(res) then
+    return M.error(res.http_status or 400, tostring(res.message), res.hint)
+  end
   if not ok then
     log.error("API handler failed", { method = req.method, path = req.path, error = tostring(res) })
     return M.error(500, "internal error", "See kipperd's log.")

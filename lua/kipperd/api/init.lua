@@ -1,0 +1,45 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- kipperd.api: the console's JSON API under /api/v1, put together. One router (kipperd.api.router)
+-- gets the routes of each endpoint module in M.MODULES (kipperd.api.NAME, each with
+-- routes(router, deps)); deps carries what the handlers share: the k8s client, the auth API, the
+-- access checks (kipperd.api.access), the reconcile engine (cluster settings, readiness) and the
+-- service catalog. Uses kipperd.api.auth, kipperd.api.access and kipperd.api.router.
+local access = require "kipperd.api.access"
+local auth_mod = require "kipperd.api.auth"
+local router = require "kipperd.api.router"
+
+local M = {}
+
+M.PREFIX = "/api/"
+M.BASE = "/api/v1"
+
+-- Endpoint modules, in the order their routes are documented.
+M.MODULES = { "auth" }
+
+---@class kipperd.api.Deps
+---@field client table kip.k8s client
+---@field auth table kipperd.api.auth
+---@field access table kipperd.api.access
+---@field engine? table kip.reconcile.engine (engine.cluster: the cluster settings once loaded)
+---@field catalog? table the service catalog
+---@field version string kipperd's version
+
+---Builds the API.
+---@param opts {client: table, engine?: table, catalog?: table, secure_cookies?: boolean}
+---@return table router the kipperd.api.router to give kipperd.http
+---@return kipperd.api.Deps deps
+function M.new(opts)
+  local r = router.new(M.PREFIX)
+  local auth = auth_mod.new({ client = opts.client, secure_cookies = opts.secure_cookies })
+  local deps = {
+    client = opts.client, auth = auth, access = access.new({ auth = auth, client = opts.client }),
+    engine = opts.engine, catalog = opts.catalog, version = require("kip.host").version(),
+  }
+  for _, name in ipairs(M.MODULES) do
+    local mod = require("kipperd.api." .. name)
+    if name == "auth" then auth:routes(r) else mod.routes(r, deps) end
+  end
+  return r, deps
+end
+
+return M
