@@ -79,7 +79,7 @@ function M.query(req)
   for pair in ((req.query or "") .. "&"):gmatch("([^&]*)&") do
     local k, v = pair:match("^([^=]*)=?(.*)$")
     if k and k ~= "" then
-      local function dec(x) return (x:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)) end
+      local function dec(x) return (x:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)) end
       out[dec(k)] = dec(v)
     end
   end
