@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: Apache-2.0
--- kip.fs: read, atomic write and modes, append, mkdir -p, list, stat, exists, remove; nil, msg, code; raises.
+-- kip.fs: read, atomic write and modes, append, mkdir -p, list, stat, realpath, exists, remove; nil, msg, code; raises.
 local fs = require "kip.fs"
 local proc = require "kip.proc"
 
@@ -186,6 +186,27 @@ describe("kip.fs", function()
       assert.has_error(function() fs.stat() end)
       assert.has_error(function() fs.stat(dir, "follow") end)
       assert.has_error(function() fs.stat(dir, { follow = 1 }) end)
+    end)
+  end)
+
+  describe("realpath", function()
+    it("resolves links, . and .. to an absolute path", function()
+      assert(fs.mkdir(dir .. "/a/b"))
+      assert(fs.write(dir .. "/a/b/f", "x"))
+      assert(proc.run({ "ln", "-s", dir .. "/a/b", dir .. "/l" }))
+      local real = assert(fs.realpath(dir))
+      assert.equal(real .. "/a/b/f", fs.realpath(dir .. "/l/f"))
+      assert.equal(real .. "/a", fs.realpath(dir .. "/a/b/../././b/.."))
+      assert.equal("/", fs.realpath("/.."))
+    end)
+
+    it("returns nil, msg, 'notfound' for a missing part, and raises on misuse", function()
+      local p, msg, code = fs.realpath(dir .. "/none/f")
+      assert.is_nil(p)
+      assert.equal("notfound", code)
+      assert.matches("/none/f", msg, 1, true)
+      assert.has_error(function() fs.realpath() end)
+      assert.has_error(function() fs.realpath("a\0b") end)
     end)
   end)
 

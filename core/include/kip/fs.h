@@ -65,6 +65,10 @@ void kip_fs_list_free(char **names);
  * Returns 0 or a KIP_E* code (KIP_ENOENT for a missing path). */
 int kip_fs_stat(const char *path, bool follow, struct kip_fs_stat *st, struct kip_err *err);
 
+/** Sets *resolved to path made absolute with every symlink, "." and ".." resolved (realpath(3));
+ * the caller frees it. Returns 0 or a KIP_E* code (KIP_ENOENT when a part is missing). */
+int kip_fs_realpath(const char *path, char **resolved, struct kip_err *err);
+
 /** True when path names something stat(2) can reach (a dangling symlink is false). */
 bool kip_fs_exists(const char *path);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
- * `require "kip.fs"`: read, atomic write, append, mkdir -p, list, stat, exists and remove, a thin
+ * `require "kip.fs"`: read, atomic write, append, mkdir -p, list, stat, realpath, exists and remove, a thin
  * binding over the C file service (kip/fs.h) and bind.h. Misuse raises; failures return
  * `nil, msg, code`. Blocking file I/O: for scripts and the CLI, never on the gateway or k8s loops. */
 #include <limits.h>
@@ -179,6 +179,20 @@ static int l_fs_stat(lua_State *L)
 	return 1;
 }
 
+/* fs.realpath(path) -> absolute path without links, "." or ".." | nil, msg, code */
+static int l_fs_realpath(lua_State *L)
+{
+	const char *path = l_fs_checkpath(L, 1);
+	struct l_fs_box *box = l_fs_newbox(L);
+	struct kip_err err = {0};
+	if (kip_fs_realpath(path, &box->data, &err) != 0)
+		return bind_push_err(L, &err);
+	lua_pushstring(L, box->data);
+	free(box->data);
+	box->data = NULL;
+	return 1;
+}
+
 /* fs.exists(path) -> boolean */
 static int l_fs_exists(lua_State *L)
 {
@@ -204,6 +218,7 @@ static const luaL_Reg l_fs_funcs[] = {
 	{"mkdir", l_fs_mkdir},
 	{"list", l_fs_list},
 	{"stat", l_fs_stat},
+	{"realpath", l_fs_realpath},
 	{"exists", l_fs_exists},
 	{"remove", l_fs_remove},
 	{NULL, NULL},

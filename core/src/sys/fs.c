@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The C file service declared in kip/fs.h: whole-file read, atomic replace, append, mkdir -p,
- * sorted listing, stat and remove. Uses POSIX (open/read/write/fsync/rename, opendir) and
+ * sorted listing, stat, realpath and remove. Uses POSIX (open/read/write/fsync/rename, opendir) and
  * kip/err.h; never prints. Every path from the caller is copied into allocated memory, never into
  * a fixed-size buffer. */
 #define _GNU_SOURCE /* mkostemp */
@@ -331,6 +331,14 @@ int kip_fs_stat(const char *path, bool follow, struct kip_fs_stat *st, struct ki
 	st->size = (int64_t)sb.st_size;
 	st->mode = (unsigned)(sb.st_mode & 07777);
 	st->mtime = (int64_t)sb.st_mtime;
+	return 0;
+}
+
+int kip_fs_realpath(const char *path, char **resolved, struct kip_err *err)
+{
+	*resolved = realpath(path, NULL);
+	if (!*resolved)
+		return kip_err_sys(err, errno, "cannot resolve %s", path);
 	return 0;
 }
 

@@ -54,6 +54,13 @@ function fs.list(path) end
 ---@return string? code
 function fs.stat(path, opts) end
 
+---The absolute path with every symbolic link, "." and ".." resolved (realpath(3)).
+---@param path string
+---@return string|nil resolved
+---@return string? message
+---@return string? code "notfound" when a part of the path is missing
+function fs.realpath(path) end
+
 ---@param path string
 ---@return boolean
 function fs.exists(path) end
