@@ -2,7 +2,8 @@
 -- `kip service add|list|info|bind|delete`: backing services (databases, caches, queues, object
 -- storage) as Service resources (kipper.run/v1alpha1) through the Kubernetes API; kipperd runs
 -- each as a StatefulSet with a volume and a credentials Secret. Uses kip.apps.* (namespace,
--- catalog, waiting) and kip.cli.confirm.
+-- catalog, waiting, and kip.apps.services: the checks, spec, credentials and delete it shares
+-- with kipperd's console API) and kip.cli.confirm.
 local api = require "kip.apps.api"
 local appflow = require "kip.apps.app"
 local appspec = require "kip.apps.appspec"
@@ -11,10 +12,8 @@ local errors = require "kip.cli.errors"
 local format = require "kip.apps.format"
 local json = require "kip.json"
 local namespace = require "kip.apps.namespace"
-local tls = require "kip.tls"
+local services = require "kip.apps.services"
 local wait = require "kip.apps.wait"
-
-local DELETE_DATA = "kipper.run/delete-data"
 
 local function target(ctx)
   local ns = namespace.resolve(ctx)
@@ -24,12 +23,6 @@ local function target(ctx)
 end
 
 local function check_name(name) return api.check_name("service", name) end
-
-local function decoded(secret)
-  local out = {}
-  for k, v in pairs(secret and secret.data or {}) do out[k] = tls.base64_decode(v) end
-  return out
-end
 
 local function describe_type(svc)
   return svc.spec.type .. (svc.spec.version and (" " .. svc.spec.version) or "")
@@ -56,23 +49,13 @@ verbs.add = {
     local known, why = catalog.check(t)
     if not known then errors.usage(why, "'kip service add --help' lists the types.") end
     if not f.name then errors.usage("--name is required", string.format("kip service add %s --name NAME", t)) end
-    local name = check_name(f.name)
-    if f.version ~= nil and not f.version:match("^[A-Za-z0-9_][A-Za-z0-9_.-]*$") then
-      errors.usage(string.format("--version takes an image tag such as 16 or 7.4, not %q", f.version))
-    end
-    if f.storage ~= nil then appspec.check_quantity("storage", f.storage) end
+    local req = { type = t, name = f.name, version = f.version, storage = f.storage }
+    local name = services.check(req, function(field) return "--" .. field end)
     local timeout = appflow.timeout(ctx)
     local c, ns = target(ctx)
     local live = api.get(c, api.API_VERSION, "Service", name, ns)
-    if live and live.spec.type ~= t then
-      errors.fail(string.format("service %s in namespace %s already exists as a %s service", name, ns, live.spec.type),
-        "Pick another name, or delete it first with 'kip service delete " .. name .. "'.")
-    end
-    local spec = require("kip.util.tables").copy(live and live.spec or {})
-    spec.type = t
-    if f.version then spec.version = f.version end
-    if f.storage then spec.storage = f.storage end
-    local svc = api.apply(c, { apiVersion = api.API_VERSION, kind = "Service", metadata = { name = name, namespace = ns }, spec = spec })
+    local svc = api.apply(c, services.object(live, req, ns,
+      "Pick another name, or delete it first with 'kip service delete " .. name .. "'."))
     local what = not live and "created" or (svc.metadata.generation == live.metadata.generation and "unchanged" or "configured")
     local structured = f.output ~= "table"
     local out = structured and io.stderr or io.stdout
@@ -126,14 +109,13 @@ verbs.info = {
     local c, ns = target(ctx)
     local svc = api.must_get(c, "Service", name, ns)
     local st = svc.status or {}
-    local secret_name = st.credentialsSecret or (name .. "-credentials")
-    local creds = decoded(api.get(c, "v1", "Secret", secret_name, ns))
+    local creds, secret_name = services.credentials(c, svc)
     local show = ctx.flags["show-password"]
-    local url = creds.url
-    if url and not show then url = catalog.mask(url, creds.password) end
+    local conn = services.connection(svc, creds, show)
+    local url = conn.url
     local info = { name = name, namespace = ns, type = svc.spec.type, version = svc.spec.version, storage = svc.spec.storage,
-      phase = st.phase, host = st.host or creds.host, port = st.port or tonumber(creds.port), username = creds.username,
-      password = show and creds.password or nil, url = url, credentialsSecret = secret_name }
+      phase = st.phase, host = conn.host, port = conn.port, username = conn.username,
+      password = conn.password, url = url, credentialsSecret = secret_name }
     if ctx.flags.output ~= "table" then ctx:show(info) return 0 end
     local rows = {
       { "Service", name }, { "Namespace", ns }, { "Type", svc.spec.type }, { "Version", svc.spec.version },
@@ -206,12 +188,7 @@ verbs.delete = {
     local name = check_name(ctx.args.NAME)
     local c, ns = target(ctx)
     local svc = api.must_get(c, "Service", name, ns)
-    local users = {}
-    for _, a in ipairs(api.list(c, api.API_VERSION, "App", { namespace = ns })) do
-      for _, b in ipairs(a.spec.serviceBindings or {}) do
-        if b.service == name then users[#users + 1] = a.metadata.name end
-      end
-    end
+    local users = services.bound_apps(c, ns, name)
     if #users > 0 then
       io.stderr:write(string.format("kip: warning: %s %s %s bound to service %s and will lose it.\n",
         #users == 1 and "app" or "apps", table.concat(users, ", "), #users == 1 and "is" or "are", name))
@@ -219,10 +196,7 @@ verbs.delete = {
     local data = ctx.flags["delete-data"]
     require("kip.cli.confirm").typed(string.format("delete service %s (%s) in namespace %s%s", name, describe_type(svc), ns,
       data and " WITH its volume and credentials" or " (its volume and credentials are kept)"), name, ctx.flags.yes)
-    if data then
-      api.patch(c, api.API_VERSION, "Service", name, ns, { metadata = { annotations = { [DELETE_DATA] = "true" } } })
-    end
-    api.delete(c, api.API_VERSION, "Service", name, ns)
+    services.delete(c, ns, name, data)
     if data then
       ctx:say("Deleted service %s in namespace %s; kipperd deletes its volume and credentials.", name, ns)
     else

@@ -184,7 +184,7 @@ local function rbac_rules()
     rule("", { "events" }, { "get", "list", "watch", "create", "patch" }),
     rule("", { "nodes" }, READ),
     rule("apps", { "deployments", "statefulsets", "controllerrevisions" }, WRITE),
-    rule("apps", { "replicasets" }, READ),
+    rule("apps", { "replicasets", "daemonsets" }, READ), -- daemonsets: the console's component health
     rule("networking.k8s.io", { "ingresses" }, WRITE),
     rule("autoscaling", { "horizontalpodautoscalers" }, WRITE),
     rule("policy", { "poddisruptionbudgets" }, WRITE),

@@ -264,13 +264,33 @@ function Api:password(req)
   return router.empty(204, { ["Set-Cookie"] = self:_clear_cookie() })
 end
 
+---Ends a user's sessions in this process (their refresh tokens), after their sessions_epoch was
+---bumped to epoch (nil: the user is gone) by a password reset, a role change or removal.
+---@return integer revoked how many sessions ended
+function Api:revoke_user(email, epoch)
+  if epoch then self:_note_epoch(email, epoch) end
+  return self.sessions:revoke_user(email)
+end
+
 ---Adds the auth routes to a kipperd.api.router.
 function Api:routes(r)
-  r:add("POST", M.BASE .. "/login", function(req) return self:login(req) end)
-  r:add("POST", M.BASE .. "/refresh", function(req) return self:refresh(req) end)
-  r:add("POST", M.BASE .. "/logout", function(req) return self:logout(req) end)
-  r:add("GET", M.BASE .. "/me", function(req) return self:me(req) end)
-  r:add("POST", M.BASE .. "/password", function(req) return self:password(req) end)
+  local login = { token = "eyJhbGciOiJFZERTQSJ9...", token_type = "Bearer", expires_in = 900,
+    expires_at = "2026-01-01T00:15:00Z", user = { email = "ana@example.com", role = "admin" } }
+  r:add("POST", M.BASE .. "/login", function(req) return self:login(req) end, { summary = "Log in: an access token and a refresh cookie",
+    tag = "Auth", access = "public", body = { email = "ana@example.com", password = "correct horse battery staple" },
+    response = login, description = "Answers the access token (15 minutes) and sets the HttpOnly refresh cookie " ..
+      "(Path=/api/v1/auth). Wrong e-mail or password: 401. Too many attempts: 429 with Retry-After." })
+  r:add("POST", M.BASE .. "/refresh", function(req) return self:refresh(req) end, { summary = "A new access token from the refresh cookie",
+    tag = "Auth", access = "public (the refresh cookie)", response = login,
+    description = "Rotates the refresh cookie. A revoked, expired or replayed refresh token: 401 (a replay ends the session)." })
+  r:add("POST", M.BASE .. "/logout", function(req) return self:logout(req) end, { summary = "Log out: ends the refresh cookie's session",
+    tag = "Auth", access = "public (the refresh cookie)", status = 204 })
+  r:add("GET", M.BASE .. "/me", function(req) return self:me(req) end, { summary = "The current user", tag = "Auth",
+    access = "any user", response = { email = "ana@example.com", role = "admin", created_at = "2026-01-01T00:00:00Z",
+      updated_at = "2026-01-01T00:00:00Z", expires_at = "2026-01-01T00:15:00Z" } })
+  r:add("POST", M.BASE .. "/password", function(req) return self:password(req) end, { summary = "Change your password (ends every session)",
+    tag = "Auth", access = "any user", status = 204, body = { current = "the current password", new = "at least 12 characters" },
+    description = "A wrong current password: 403. The new one must have at least 12 characters (400)." })
 end
 
 return M

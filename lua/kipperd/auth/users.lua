@@ -219,6 +219,20 @@ function M.set_password(c, email, password)
   end)
 end
 
+---Bumps a user's sessions_epoch, which revokes the access and refresh tokens they hold (after a
+---role change, say).
+---@return table|nil user the view, with the new epoch
+function M.end_sessions(c, email)
+  local e, msg = M.check_email(email)
+  if not e then return nil, msg, "invalid" end
+  return mutate(c, function(list)
+    local u = find(list, e)
+    if not u then return nil, string.format("no user %s", e), "notfound" end
+    u.sessions_epoch = (math.tointeger(u.sessions_epoch) or 0) + 1
+    return M.view(u)
+  end)
+end
+
 ---Removes a user; refuses removing the last admin.
 ---@return table|nil user the view of the removed user
 function M.remove(c, email)

@@ -261,6 +261,7 @@ describe("kip.platform.components", function()
       { "", "persistentvolumeclaims", "create" }, { "", "pods", "list" }, { "", "pods/log", "get" }, { "", "events", "create" },
       { "", "resourcequotas", "update" }, { "", "limitranges", "create" }, { "", "nodes", "list" },
       { "apps", "deployments", "patch" }, { "apps", "statefulsets", "create" }, { "apps", "replicasets", "list" },
+      { "apps", "daemonsets", "list" },
       { "networking.k8s.io", "ingresses", "create" }, { "autoscaling", "horizontalpodautoscalers", "update" },
       { "policy", "poddisruptionbudgets", "create" }, { "rbac.authorization.k8s.io", "rolebindings", "create" },
       { "rbac.authorization.k8s.io", "roles", "create" }, { "rbac.authorization.k8s.io", "clusterroles", "bind", "admin" },

@@ -1,0 +1,62 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- kipperd.api.environment: the namespace a project-scoped request works in, from its
+-- ?environment=ENV query parameter, picked as the CLI picks it when left out (the only one, else
+-- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
+-- kip error, which the router answers 400. Also every namespace of a Project, and the Projects a
+-- user may see (for cluster-wide views). Uses kip.apps.namespace, kip.apps.api,
+-- kipperd.api.access and kipperd.api.router.
+local access = require "kipperd.api.access"
+local api = require "kip.apps.api"
+local namespace = require "kip.apps.namespace"
+local router = require "kipperd.api.router"
+
+local M = {}
+
+---The query parameter's documentation, for route docs.
+M.QUERY = { environment = "the project's environment (default: its only one, else \"default\", else one named like the project)" }
+
+---The namespace and environment of a request in a Project.
+---@param req table kip.server request
+---@param project table the Project object
+---@return string namespace
+---@return string|nil environment
+function M.namespace(req, project)
+  local env = router.query(req).environment
+  if env == "" then env = nil end
+  if env then api.check_name("environment", env) end
+  return namespace.of_environment(project, env)
+end
+
+---The namespaces of a Project, each with its environment: {namespace, environment}, one per
+---environment (the project's own namespace when it has none).
+---@param project table the Project
+---@return {namespace: string, environment: string|nil}[]
+function M.namespaces(project)
+  local out = {}
+  for _, env in ipairs(namespace.environments(project)) do
+    out[#out + 1] = { namespace = namespace.of_project(project, env), environment = env }
+  end
+  if #out == 0 then out[1] = { namespace = project.metadata.name } end
+  return out
+end
+
+---The Projects a user may see, sorted by name; nil and a message when the API fails.
+---@param c table kip.k8s client
+---@param user {email: string, role: string}
+---@return table[]|nil projects
+---@return string? message
+function M.visible_projects(c, user)
+  local list, err, code = c:list(access.API_VERSION, "Project", { all = true })
+  if not list then
+    if code == "notfound" then return {} end -- the CRD is not installed: no projects
+    return nil, err
+  end
+  local out = {}
+  for _, p in ipairs(list.items or {}) do
+    if access.can_see(user, p) then out[#out + 1] = p end
+  end
+  table.sort(out, function(a, b) return a.metadata.name < b.metadata.name end)
+  return out
+end
+
+return M
