@@ -2,7 +2,9 @@
  * An HTTP/1.1 server on civetweb (the only civetweb.h user): TLS with optional client
  * certificates, buffered responses and long-lived chunked responses fed from a kip_stream. The
  * request handler is a C function called on one of the server's threads; kipperd's API and the
- * sandbox Kubernetes API put Lua behind it (core/src/bind/l_server.c). Uses kip/stream.h. */
+ * sandbox Kubernetes API put Lua behind it (core/src/bind/l_server.c). WebSocket upgrades reach the
+ * same handler (req->websocket), which refuses them with an ordinary response or accepts them
+ * with status 101 and a kip_stream whose chunks become text frames. Uses kip/stream.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -43,12 +45,18 @@ struct kip_http_request {
 	const char *remote_addr;
 	int remote_port;
 	const char *client_subject; /* subject of a verified client certificate, or NULL */
+	bool websocket;            /* a WebSocket upgrade (GET with Upgrade: websocket); no body */
 };
 
 /** What a handler fills in. Everything it allocates (headers, body) is malloc'd and freed by the
  * server after sending. With `stream` set, the response is chunked and its body is what the
  * stream yields until it closes, `stream_timeout_ms` passes (0: never) or the client leaves; the
- * handler hands the server one reference to the stream. */
+ * handler hands the server one reference to the stream.
+ * For a WebSocket upgrade, status 101 with `stream` accepts it: each chunk the stream yields is
+ * sent as one text frame; when the stream closes, a close frame (1000; 1001 when the server
+ * stops) ends the connection; when the client closes or goes away the stream is abandoned
+ * (kip_stream_is_open turns false). `subprotocol` (malloc'd) is the Sec-WebSocket-Protocol
+ * answered, NULL for none. Any other status refuses the upgrade with that ordinary response. */
 struct kip_http_response {
 	int status;
 	struct kip_http_header *headers;
@@ -57,6 +65,7 @@ struct kip_http_response {
 	size_t body_len;
 	struct kip_stream *stream;
 	int stream_timeout_ms;
+	char *subprotocol;
 };
 
 typedef void (*kip_http_handler_fn)(void *ud, const struct kip_http_request *req,

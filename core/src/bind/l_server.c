@@ -4,7 +4,10 @@
  * (Debian builds it with 100 KiB), so they hand each request to a pool of executor threads with
  * full-size stacks, which take the host lock (bind.h) and run the handler on a Lua thread of their
  * own; srv:run() is the main thread's loop (ticks, SIGINT/SIGTERM, and SIGHUP when asked) and
- * releases the lock while it waits. Uses kip/http_server.h and pthreads. */
+ * releases the lock while it waits. A WebSocket upgrade reaches the handler with req.websocket;
+ * it answers {status = 101, websocket = stream, subprotocol = ...} or refuses with any other
+ * response (kip/http_server.h says how the stream becomes frames). Uses kip/http_server.h and
+ * pthreads. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -169,6 +172,10 @@ static void push_request(lua_State *T, const struct kip_http_request *req)
 		lua_pushstring(T, req->client_subject);
 		lua_setfield(T, -2, "client_subject");
 	}
+	if (req->websocket) {
+		lua_pushboolean(T, 1);
+		lua_setfield(T, -2, "websocket");
+	}
 	lua_createtable(T, 0, (int)req->n_headers);
 	for (size_t i = 0; i < req->n_headers; i++) {
 		/* lower-case names; repeated headers joined with ", " as HTTP allows */
@@ -190,8 +197,32 @@ static void push_request(lua_State *T, const struct kip_http_request *req)
 	lua_setfield(T, -2, "headers");
 }
 
+/* With response.websocket: the stream that feeds the accepted WebSocket and the subprotocol. */
+static void take_websocket(lua_State *T, int r, const struct kip_http_request *req, struct kip_http_response *res)
+{
+	if (lua_getfield(T, r, "websocket") == LUA_TNIL) {
+		lua_pop(T, 1);
+		if (res->status == 101)
+			set_error(res, 500, "kip.server: status 101 needs response.websocket (a stream) on a WebSocket upgrade\n");
+		return;
+	}
+	struct l_stream *s = luaL_testudata(T, -1, STREAM_MT);
+	lua_pop(T, 1);
+	if (!req->websocket || res->status != 101 || !s || !s->stream) {
+		set_error(res, 500, "kip.server: response.websocket needs status 101, an open stream and a WebSocket upgrade\n");
+		return;
+	}
+	if (res->stream)
+		kip_stream_unref(res->stream);
+	kip_stream_ref(s->stream);
+	res->stream = s->stream;
+	if (lua_getfield(T, r, "subprotocol") == LUA_TSTRING)
+		res->subprotocol = dup_lua_string(T, -1, NULL);
+	lua_pop(T, 1);
+}
+
 /* Copies the response table at the top of T into res. */
-static void take_response(lua_State *T, struct kip_http_response *res)
+static void take_response(lua_State *T, const struct kip_http_request *req, struct kip_http_response *res)
 {
 	int r = lua_gettop(T);
 	if (!lua_istable(T, r)) {
@@ -238,6 +269,7 @@ static void take_response(lua_State *T, struct kip_http_response *res)
 	if (lua_getfield(T, r, "body") == LUA_TSTRING)
 		res->body = dup_lua_string(T, -1, &res->body_len);
 	lua_pop(T, 1);
+	take_websocket(T, r, req, res);
 }
 
 static int call_handler(lua_State *T)
@@ -273,7 +305,7 @@ static void run_handler(struct l_server *s, int index, const struct kip_http_req
 		fprintf(stderr, "%s: error: request handler failed: %s\n", program ? program : "kip", lua_tostring(T, -1));
 		set_error(res, 500, "internal error in the request handler\n");
 	} else {
-		take_response(T, res);
+		take_response(T, req, res);
 	}
 	lua_settop(T, 0);
 	bind_gil_unlock(s->gil);

@@ -2,12 +2,10 @@
  * The HTTP server declared in kip/http_server.h, on civetweb: option strings, reading the request
  * (headers, a capped body), writing buffered or chunked responses, and tracking open streams so
  * stopping ends them. TLS goes through kip/tls_front.h: civetweb then listens in the clear on
- * loopback and serves only connections the front relays. Uses civetweb, pthreads, kip/stream.h. */
-#include "kip/http_server.h"
-#include "kip/tls_front.h"
+ * loopback and serves only connections the front relays. WebSocket upgrades are ws_server.c's.
+ * Uses civetweb, pthreads, kip/stream.h and http_server_int.h. */
+#include "http_server_int.h"
 
-#include <civetweb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,23 +14,8 @@
 #define SERVER_DEFAULT_THREADS 64
 #define SERVER_DEFAULT_MAX_BODY ((size_t)16 << 20)
 #define STREAM_POLL_MS 1000
-
-struct open_stream {
-	struct open_stream *next;
-	struct kip_stream *stream;
-};
-
-struct kip_http_server {
-	struct mg_context *ctx;
-	struct kip_tls_front *front; /* NULL when serving plain HTTP */
-	kip_http_handler_fn handler;
-	void *ud;
-	size_t max_body;
-	int port;
-	pthread_mutex_t streams_lock;
-	struct open_stream *streams;  /* long-lived responses being written */
-	bool stopping;
-};
+#define WS_PING_MS "10000"
+#define WS_STOP_WAIT_MS 2000
 
 void kip_http_response_clear(struct kip_http_response *res)
 {
@@ -42,12 +25,13 @@ void kip_http_response_clear(struct kip_http_response *res)
 	}
 	free(res->headers);
 	free(res->body);
+	free(res->subprotocol);
 	if (res->stream)
 		kip_stream_unref(res->stream);
 	memset(res, 0, sizeof *res);
 }
 
-static void track_stream(struct kip_http_server *srv, struct open_stream *node)
+void http_server_track(struct kip_http_server *srv, struct open_stream *node)
 {
 	pthread_mutex_lock(&srv->streams_lock);
 	node->next = srv->streams;
@@ -57,7 +41,7 @@ static void track_stream(struct kip_http_server *srv, struct open_stream *node)
 	pthread_mutex_unlock(&srv->streams_lock);
 }
 
-static void untrack_stream(struct kip_http_server *srv, struct open_stream *node)
+void http_server_untrack(struct kip_http_server *srv, struct open_stream *node)
 {
 	pthread_mutex_lock(&srv->streams_lock);
 	for (struct open_stream **p = &srv->streams; *p; p = &(*p)->next) {
@@ -100,7 +84,8 @@ static int read_body(struct mg_connection *conn, size_t cap, char **out, size_t 
 	return 0;
 }
 
-static void send_headers(struct mg_connection *conn, const struct kip_http_response *res, bool chunked)
+void http_server_send_headers(struct mg_connection *conn, const struct kip_http_response *res, bool chunked,
+                              bool close)
 {
 	mg_response_header_start(conn, res->status);
 	bool has_type = false;
@@ -118,6 +103,8 @@ static void send_headers(struct mg_connection *conn, const struct kip_http_respo
 		snprintf(len, sizeof len, "%zu", res->body_len);
 		mg_response_header_add(conn, "Content-Length", len, -1);
 	}
+	if (close)
+		mg_response_header_add(conn, "Connection", "close", -1);
 	mg_response_header_send(conn);
 }
 
@@ -125,8 +112,8 @@ static void send_headers(struct mg_connection *conn, const struct kip_http_respo
 static void send_stream(struct kip_http_server *srv, struct mg_connection *conn, struct kip_http_response *res)
 {
 	struct open_stream node = {.stream = res->stream};
-	track_stream(srv, &node);
-	send_headers(conn, res, true);
+	http_server_track(srv, &node);
+	http_server_send_headers(conn, res, true, false);
 	long waited_ms = 0;
 	for (;;) {
 		char *data;
@@ -149,23 +136,45 @@ static void send_stream(struct kip_http_server *srv, struct mg_connection *conn,
 	}
 	mg_send_chunk(conn, "", 0); /* the last chunk */
 	kip_stream_abandon(res->stream);
-	untrack_stream(srv, &node);
+	http_server_untrack(srv, &node);
+}
+
+bool http_server_read_head(struct kip_http_server *srv, const struct mg_request_info *ri, struct http_head *head,
+                           struct kip_http_request *req)
+{
+	memset(&head->client, 0, sizeof head->client);
+	if (srv->front && !kip_tls_front_peer(srv->front, ri->remote_port, &head->client))
+		return false;
+	size_t n = 0;
+	for (int i = 0; i < ri->num_headers && n < MG_MAX_HEADERS; i++, n++) {
+		head->headers[n].name = ri->http_headers[i].name;
+		head->headers[n].value = ri->http_headers[i].value;
+	}
+	const struct kip_tls_front_client *client = &head->client;
+	*req = (struct kip_http_request){
+		.method = ri->request_method,
+		.path = ri->local_uri ? ri->local_uri : "/",
+		.query = ri->query_string ? ri->query_string : "",
+		.headers = head->headers,
+		.n_headers = n,
+		.body = "",
+		/* Through the TLS front, the client is the front's client, not the front. */
+		.remote_addr = srv->front && client->addr[0] ? client->addr : ri->remote_addr,
+		.remote_port = srv->front && client->addr[0] ? client->port : ri->remote_port,
+		.client_subject = client->subject[0] ? client->subject : NULL,
+	};
+	return true;
 }
 
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
 	struct kip_http_server *srv = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	struct kip_tls_front_client client = {.subject = ""};
-	if (srv->front && !kip_tls_front_peer(srv->front, ri->remote_port, &client)) {
+	struct http_head head;
+	struct kip_http_request req;
+	if (!http_server_read_head(srv, ri, &head, &req)) {
 		mg_send_http_error(conn, 403, "%s", "connect through TLS\n");
 		return 403;
-	}
-	struct kip_http_header_ref headers[MG_MAX_HEADERS];
-	size_t n = 0;
-	for (int i = 0; i < ri->num_headers && n < MG_MAX_HEADERS; i++, n++) {
-		headers[n].name = ri->http_headers[i].name;
-		headers[n].value = ri->http_headers[i].value;
 	}
 	char *body = NULL;
 	size_t body_len = 0;
@@ -173,19 +182,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 		mg_send_http_error(conn, 413, "request body over %zu bytes", srv->max_body);
 		return 413;
 	}
-	struct kip_http_request req = {
-		.method = ri->request_method,
-		.path = ri->local_uri ? ri->local_uri : "/",
-		.query = ri->query_string ? ri->query_string : "",
-		.headers = headers,
-		.n_headers = n,
-		.body = body,
-		.body_len = body_len,
-		/* Through the TLS front, the client is the front's client, not the front. */
-		.remote_addr = srv->front && client.addr[0] ? client.addr : ri->remote_addr,
-		.remote_port = srv->front && client.addr[0] ? client.port : ri->remote_port,
-		.client_subject = client.subject[0] ? client.subject : NULL,
-	};
+	req.body = body;
+	req.body_len = body_len;
 	struct kip_http_response res = {.status = 500};
 	srv->handler(srv->ud, &req, &res);
 	free(body);
@@ -193,7 +191,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	if (res.stream) {
 		send_stream(srv, conn, &res);
 	} else {
-		send_headers(conn, &res, false);
+		http_server_send_headers(conn, &res, false, false);
 		if (res.body_len && strcmp(ri->request_method, "HEAD") != 0)
 			mg_write(conn, res.body, res.body_len);
 	}
@@ -218,6 +216,7 @@ int kip_http_server_start(const struct kip_http_server_opts *opts, kip_http_hand
 	srv->ud = ud;
 	srv->max_body = opts->max_body ? opts->max_body : SERVER_DEFAULT_MAX_BODY;
 	pthread_mutex_init(&srv->streams_lock, NULL);
+	pthread_cond_init(&srv->streams_changed, NULL);
 
 	char ports[300], threads[16];
 	snprintf(ports, sizeof ports, "%s", opts->cert_file ? "127.0.0.1:0" : opts->listen);
@@ -234,6 +233,10 @@ int kip_http_server_start(const struct kip_http_server_opts *opts, kip_http_hand
 	options[o++] = "30000";
 	options[o++] = "tcp_nodelay";
 	options[o++] = "1";
+	options[o++] = "websocket_timeout_ms"; /* an idle WebSocket is pinged this often */
+	options[o++] = WS_PING_MS;
+	options[o++] = "enable_websocket_ping_pong";
+	options[o++] = "yes";
 	options[o] = NULL;
 
 	struct mg_callbacks callbacks;
@@ -246,12 +249,14 @@ int kip_http_server_start(const struct kip_http_server_opts *opts, kip_http_hand
 	mg_init_library(0);
 	srv->ctx = mg_start2(&init, &error);
 	if (!srv->ctx) {
+		pthread_cond_destroy(&srv->streams_changed);
 		pthread_mutex_destroy(&srv->streams_lock);
 		free(srv);
 		mg_exit_library();
 		return kip_err_set(err, KIP_EIO, "cannot serve on %s: %s", opts->listen, why[0] ? why : "civetweb failed to start");
 	}
 	mg_set_request_handler(srv->ctx, "/", on_request, srv);
+	ws_server_register(srv);
 	struct mg_server_port sp[4];
 	int nports = mg_get_server_ports(srv->ctx, 4, sp);
 	srv->port = nports > 0 ? sp[0].port : 0;
@@ -262,6 +267,7 @@ int kip_http_server_start(const struct kip_http_server_opts *opts, kip_http_hand
 		if (rc != KIP_OK) {
 			mg_stop(srv->ctx);
 			mg_exit_library();
+			pthread_cond_destroy(&srv->streams_changed);
 			pthread_mutex_destroy(&srv->streams_lock);
 			free(srv);
 			return rc;
@@ -284,10 +290,12 @@ void kip_http_server_stop(struct kip_http_server *srv)
 	for (struct open_stream *s = srv->streams; s; s = s->next)
 		kip_stream_abandon(s->stream);
 	pthread_mutex_unlock(&srv->streams_lock);
+	ws_server_stop(srv, WS_STOP_WAIT_MS); /* close frames go out before civetweb stops writing */
 	if (srv->front)
 		kip_tls_front_stop(srv->front);
 	mg_stop(srv->ctx);
 	mg_exit_library();
+	pthread_cond_destroy(&srv->streams_changed);
 	pthread_mutex_destroy(&srv->streams_lock);
 	free(srv);
 }

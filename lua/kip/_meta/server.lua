@@ -14,6 +14,8 @@ local server = {}
 ---@field remote_addr string
 ---@field remote_port integer
 ---@field client_subject string|nil the verified client certificate's subject ("/O=.../CN=...")
+---@field websocket true|nil a WebSocket upgrade (GET with Upgrade: websocket); the offered
+---subprotocols are in headers["sec-websocket-protocol"]
 
 ---@class kip.server.Response
 ---@field status? integer default 200
@@ -21,6 +23,19 @@ local server = {}
 ---@field body? string
 ---@field stream? kip.server.Stream a long-lived chunked response fed by stream:write
 ---@field stream_timeout? number seconds after which the streamed response ends
+---@field websocket? kip.server.Stream with status 101, accepts a WebSocket upgrade (see below)
+---@field subprotocol? string with websocket: the Sec-WebSocket-Protocol answered (default: none)
+
+-- WebSockets: an upgrade request reaches the same handler with req.websocket = true. The handler
+-- refuses it with any ordinary response (401, 403, 404 ... with a body: the client gets that HTTP
+-- response and no upgrade), or accepts it with {status = 101, websocket = stream, subprotocol =
+-- "name"} (an open server.stream(); write to it before or after returning). Then each
+-- stream:write(data) is sent as one text frame, in order; stream:close() sends what is queued and a
+-- close frame (1000); srv:close() sends every open WebSocket a close frame with 1001 (going away).
+-- When the client sends a close frame (answered with its code) or goes away, stream:is_open() turns
+-- false and writes return false. Pings are answered and idle connections pinged (every 10 s; one
+-- that answers none of 5 is dropped). Frames from the client are not read. Each open WebSocket
+-- holds one of the server's threads (listen's threads) and a writer thread of its own.
 
 ---@class kip.server.Server
 local Server = {}
