@@ -1,10 +1,10 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kipperd's entry point (core/src/host/main.c built as kipperd calls main(argv)): the command
 -- line, the connection (a kubeconfig or the pod's service account), the cluster settings, the
--- reconcile engine with its policies, and the HTTP endpoints, all driven by kip.server's loop
+-- reconcile engine with its policies, the auto-tuner (kipperd.autotune) and the HTTP endpoints, all driven by kip.server's loop
 -- until SIGTERM or SIGINT (exit 0). Uses kip.cli.args/errors, kip.k8s, kip.log, kip.server,
 -- kip.plugins, kip.reconcile.engine, kipperd.settings, kipperd.heartbeat, kipperd.http and
--- kipperd.api (the console's JSON API: router and auth).
+-- kipperd.api (the console's JSON API: router and auth) and kipperd.static (the console's files).
 local args = require "kip.cli.args"
 local engine_mod = require "kip.reconcile.engine"
 local errors = require "kip.cli.errors"
@@ -28,6 +28,8 @@ M.flags = {
   { name = "policies", arg = "NAMES", default = "app,service,project", help = "the reconcile policies to run, comma-separated" },
   { name = "resync", arg = "SECONDS", default = "600", help = "reconcile every resource again this often (unchanged ones cost no write)" },
   { name = "gateway-heartbeat", arg = "SECONDS", default = "21600", help = "renew the cluster's name at its kipper-gateway this often (0: never)" },
+  { name = "autotune-interval", arg = "SECONDS", default = "30", help = "run the auto-tuner (docs/autotune.md) this often (0: never)" },
+  { name = "console", arg = "DIR", help = "serve the built console from DIR at / (default: $KIP_CONSOLE_DIR, PREFIX/share/kipper/console, build/console)" },
   { name = "insecure-cookies", help = "refresh cookie without Secure (only for a console served over plain HTTP: the sandbox)" },
   { name = "log-format", arg = "FORMAT", choices = { "text", "json" }, default = "text", help = "text or json log lines" },
   { name = "verbose", short = "v", help = "log every apply and delete" },
@@ -53,14 +55,19 @@ storageClass, ingressClass); --cluster-id and --zone override it.
 When `kip domain register` stored Secret kipper-system/kipper-gateway, kipperd sends the gateway a
 heartbeat every --gateway-heartbeat seconds, which keeps the cluster's name.
 
-Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus), and
-the console's JSON API under /api/v1: POST /api/v1/auth/login, refresh, logout and password, GET
+Every --autotune-interval seconds the auto-tuner (policy plugins/tuners/autotune.lua) looks at each
+App's OOM kills and usage (metrics.k8s.io) and, per spec.autotune.mode, records a recommendation or
+changes spec.resources (field manager kipperd-autotune), with an Event and condition AutoTuned.
+
+Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus), the
+console's JSON API under /api/v1: POST /api/v1/auth/login, refresh, logout and password, GET
 /api/v1/auth/me (tokens signed with the key in Secret kipper-system/kipperd-jwt-key, made at first
-start).
+start), and the built console at / (--console; without one found, a log line says so).
 SIGTERM or SIGINT stops kipperd cleanly (exit status 0).
 
 Environment:
   KIP_PLUGIN_PATH   colon-separated plugin roots searched before KIP_HOME/plugins and the built-ins
+  KIP_CONSOLE_DIR   the console's folder when --console is not given
   KIP_LOG_LEVEL     debug, info, warn, error or off
 
 Examples:
@@ -99,6 +106,11 @@ local function parse(argv)
     errors.usage(string.format("--gateway-heartbeat takes a number of seconds (0 turns it off), not %q", flags["gateway-heartbeat"]))
   end
   flags["gateway-heartbeat"] = beat
+  local tune = tonumber(flags["autotune-interval"])
+  if not tune or tune < 0 then
+    errors.usage(string.format("--autotune-interval takes a number of seconds (0 turns it off), not %q", flags["autotune-interval"]))
+  end
+  flags["autotune-interval"] = tune
   local names = {}
   for _, n in ipairs(strings.split(flags.policies, ",")) do
     n = n:match("^%s*(.-)%s*$")
@@ -144,6 +156,22 @@ local function catalog()
   return cat
 end
 
+-- The console to serve at /: --console DIR or $KIP_CONSOLE_DIR (which must hold one), else the
+-- first one found; none found is logged and kipperd goes on (the API works without it).
+local function open_console(dir)
+  local static = require("kipperd.static")
+  local found, ferr, named = static.find_dir(dir)
+  if not found then
+    if named then errors.fail(ferr, "Build the console (make), or point --console or KIP_CONSOLE_DIR at its folder.") end
+    log.info("console: not served: " .. ferr .. "; the API works without it (build it, or pass --console DIR)")
+    return nil
+  end
+  local console, cerr = static.new({ root = found })
+  if not console then errors.fail("--console: " .. tostring(cerr)) end
+  log.info("console: serving " .. found .. " at /")
+  return console
+end
+
 local function run(argv)
   plugins.install_searcher()
   local flags = parse(argv)
@@ -171,7 +199,9 @@ local function run(argv)
     client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() }),
     engine = engine, catalog = engine.catalog, secure_cookies = not flags["insecure-cookies"] })
   local auth = api.auth
-  local srv, lerr = server.listen({ listen = flags.listen, threads = 4, handler = require("kipperd.http").handler(engine, api_router) })
+  local console = open_console(flags.console)
+  local srv, lerr = server.listen({ listen = flags.listen, threads = 4,
+    handler = require("kipperd.http").handler(engine, api_router, console) })
   if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
   local host = flags.listen:match("^(.*):%d+$")
   local kinds = {}
@@ -181,6 +211,13 @@ local function run(argv)
   local load = settings_loader(client, flags)
   local heartbeat = flags["gateway-heartbeat"] > 0 and require("kipperd.heartbeat").new({ client = client,
     interval = flags["gateway-heartbeat"], metrics = engine.metrics }) or nil
+  local tuner
+  if flags["autotune-interval"] > 0 then
+    local autotune = require "kipperd.autotune"
+    local tpolicy, terr = autotune.load_policy()
+    if not tpolicy then errors.fail("cannot load the tuner policy: " .. tostring(terr), "Fix plugins/tuners/autotune.lua, or pass --autotune-interval 0.") end
+    tuner = autotune.new({ client = client, interval = flags["autotune-interval"], policy = tpolicy })
+  end
   local failure
   local next_resync, next_key, next_sweep = 0, 0, 0
   local why = srv:run({ tick = 0.02, on_tick = function(now)
@@ -211,6 +248,7 @@ local function run(argv)
     engine:step(0.25)
     engine:probe(10)
     if heartbeat then heartbeat:tick(now) end
+    if tuner and engine:ready() then tuner:tick(now) end
     if now >= next_resync then
       if next_resync > 0 then log.debug("resync", { queued = engine:resync() }) end
       next_resync = now + flags.resync
