@@ -2,8 +2,8 @@
 -- The sandbox Kubernetes API: routes requests (discovery, get, list, watch, create, update,
 -- patch, delete, subresources) to the store, with kube-apiserver's metadata rules
 -- (uid, resourceVersion, generation, creationTimestamp, managedFields, finalizers) and errors as
--- Status objects; who may ask (kip.sandbox.auth), /cacerts as k3s serves it, and pod eviction
--- (kip.sandbox.eviction). kip.sandbox.server puts it behind kip.server; controllers
+-- Status objects; who may ask (kip.sandbox.auth), /cacerts as k3s serves it, pod eviction
+-- (kip.sandbox.eviction) and metrics.k8s.io (kip.sandbox.metrics). kip.sandbox.server puts it behind kip.server; controllers
 -- (kip.sandbox.sim) change objects through the same write path. Uses kip.json, kip.sandbox.*.
 local auth = require "kip.sandbox.auth"
 local defaults = require "kip.sandbox.defaults"
@@ -48,6 +48,7 @@ function M.new(opts)
     api:create(api.registry:get("", "v1", "namespaces"), nil, { metadata = { name = ns } }, { manager = "kube-apiserver" })
   end
   require("kip.sandbox.k3s").install(api)
+  require("kip.sandbox.metrics").install(api)
   return api
 end
 
@@ -535,6 +536,7 @@ function Api:handle_resource(req, p, q)
   local method = req.method
   local sub = p.subresource
   auth.authorize(self.user, auth.verb(method, p.name, truthy(q.watch)), p)
+  if def.metrics then return require("kip.sandbox.metrics").serve(self, def, ns, p.name, q, method) end
   if sub and not ((sub == "status" and def.status) or (sub == "scale" and def.scale) or (sub == "log" and def.log)
       or (sub == "finalize" and def.kind == "Namespace") or (sub == "eviction" and def.kind == "Pod")) then
     status.not_found_path(req.path)

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The cluster around the sandbox API, in the spirit of KWOK: a Ready node, workload controllers,
 -- a scheduler and a kubelet that starts pods, volumes that bind, garbage collection, namespace
--- termination, node lifecycle, disruption budgets, k3s's helm-controller and cert-manager's issuers.
+-- termination, node lifecycle, disruption budgets, OOM kills (sandbox.kipper.run annotations),
+-- k3s's helm-controller and cert-manager's issuers.
 -- Controllers run on the server's tick and write through the API's own write path, so watches
 -- see every change. Nothing here runs containers. Uses kip.sandbox.sim.*.
 local certmanager = require "kip.sandbox.sim.certmanager"
@@ -11,6 +12,7 @@ local helm = require "kip.sandbox.sim.helm"
 local kubelet = require "kip.sandbox.sim.kubelet"
 local node = require "kip.sandbox.sim.node"
 local nodelifecycle = require "kip.sandbox.sim.nodelifecycle"
+local oom = require "kip.sandbox.sim.oom"
 local storage = require "kip.sandbox.sim.storage"
 local workloads = require "kip.sandbox.sim.workloads"
 
@@ -20,6 +22,7 @@ local M = {}
 local wakes = {
   workloads = { Deployment = true, ReplicaSet = true, StatefulSet = true, DaemonSet = true, Job = true, Pod = true },
   kubelet = { Pod = true, Node = true },
+  oom = { Pod = true, ReplicaSet = true, Deployment = true },
   storage = { PersistentVolumeClaim = true },
   gc = { Namespace = true },
   helm = { HelmChart = true, Job = true, Namespace = true },
@@ -30,7 +33,7 @@ local wakes = {
 
 -- in the order they run on each round
 local controllers = {
-  { "gc", gc }, { "helm", helm }, { "workloads", workloads }, { "kubelet", kubelet }, { "storage", storage },
+  { "gc", gc }, { "helm", helm }, { "workloads", workloads }, { "kubelet", kubelet }, { "oom", oom }, { "storage", storage },
   { "nodes", nodelifecycle }, { "disruption", disruption }, { "certmanager", certmanager },
 }
 
