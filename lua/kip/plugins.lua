@@ -2,7 +2,7 @@
 -- Where providers, git providers, install recipes, reconcile policies and service catalog entries
 -- come from. Plugin roots are searched in order: each folder of $KIP_PLUGIN_PATH, then
 -- $KIP_HOME/plugins, then the built-ins shipped with kip; each root is laid out like the repository
--- (providers/NAME.lua, gitproviders/, plugins/recipes/, plugins/reconcilers/, plugins/catalog/, or
+-- (providers/NAME.lua, gitproviders/, plugins/recipes/, plugins/reconcilers/, plugins/tuners/, plugins/catalog/, or
 -- NAME/init.lua). The first match wins.
 -- A searcher placed right after package.preload makes `require "providers.NAME"` follow that order.
 -- Uses kip.fs, kip.host and kip.config.
@@ -19,6 +19,7 @@ M.kinds = {
   { kind = "gitprovider", dir = "gitproviders" },
   { kind = "recipe", dir = "plugins/recipes" },
   { kind = "reconciler", dir = "plugins/reconcilers" },
+  { kind = "tuner", dir = "plugins/tuners" },
   { kind = "catalog", dir = "plugins/catalog" },
 }
 
@@ -80,7 +81,7 @@ function M.install_searcher()
   table.insert(package.searchers, 2, searcher)
 end
 
----@param kind "provider"|"gitprovider"|"recipe"|"reconciler"|"catalog"
+---@param kind "provider"|"gitprovider"|"recipe"|"reconciler"|"tuner"|"catalog"
 ---@param name string
 ---@return string module name, e.g. "plugins.recipes.k3s"
 function M.module_name(kind, name)

@@ -1,8 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The App reconcile policy: from an App (kipper.run/v1alpha1) to its env Secret, Deployment,
 -- ClusterIP Service, Ingress, autoscaler, disruption budget and ControllerRevisions, and its status
--- from the observed Deployment and pods. Pure: reads only the App and ctx (see docs on reconcile
--- policies). Uses kip.policy.*.
+-- from the observed Deployment and pods (keeping the auto-tuner's status.autotune and AutoTuned
+-- condition). Pure: reads only the App and ctx (see docs on reconcile policies). Uses kip.policy.*.
 local appenv = require "kip.policy.appenv"
 local bindings = require "kip.policy.bindings"
 local deployment = require "kip.policy.deployment"
@@ -13,6 +13,8 @@ local revisions = require "kip.policy.revisions"
 local routing = require "kip.policy.routing"
 local scaling = require "kip.policy.scaling"
 local status = require "kip.policy.status"
+
+local AUTOTUNED = "AutoTuned"
 
 local M = {
   api_version = "kipper.run/v1alpha1",
@@ -107,6 +109,10 @@ function M.reconcile(resource, ctx)
   if host_problem then problems[#problems + 1] = { reason = "HostTooLong", message = host_problem } end
   local phase, conditions = status.summarize(w, problems)
   local previous = resource.status or {}
+  -- the auto-tuner's part of the status (kipperd.autotune writes it) stays as it is
+  for _, c in ipairs(previous.conditions or {}) do
+    if c.type == AUTOTUNED then conditions[#conditions + 1] = c end
+  end
   return {
     objects = objects,
     delete = plan.delete,
@@ -116,6 +122,7 @@ function M.reconcile(resource, ctx)
       replicas = w.replicas, readyReplicas = w.readyReplicas,
       image = (phase == "Ready") and spec.image or previous.image,
       conditions = conditions,
+      autotune = previous.autotune,
     },
   }
 end

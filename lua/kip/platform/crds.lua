@@ -58,6 +58,35 @@ local function port(description, opts)
   return s.integer(description, opts)
 end
 
+-- spec.autotune: the auto-tuner's mode and bounds (docs/autotune.md). The default mode,
+-- recommend, changes nothing: auto restarts pods, which an App's owner opts into.
+local function autotune_spec()
+  return s.object("The auto-tuner: off, recommend (record what it would change) or auto (change spec.resources).", {
+    mode = s.enum({ "off", "recommend", "auto" }, "off, recommend or auto.", { default = "recommend" }),
+    maxMemory = s.quantity("The memory limit the tuner never raises beyond (default 4Gi)."),
+    cooldown = s.integer("Seconds between two request changes (default 600).", { minimum = 0 }),
+    samples = s.integer("Usage samples in a row a request change needs (default 5).", { minimum = 1, maximum = 100 }),
+  }, { default = { mode = "recommend" } })
+end
+
+-- status.autotune: what the tuner last recommended, changed or could not change.
+local function autotune_status()
+  local values = {
+    memory = s.string("Memory request."), memoryLimit = s.string("Memory limit."), cpu = s.string("CPU request."),
+    reason = s.string("Why: OOMKilled, HighUsage or LowUsage."), message = s.string("What and why, in words."),
+    time = s.string("When (RFC 3339)."),
+  }
+  return s.object("The auto-tuner's view of the App.", {
+    mode = s.string("The mode it ran in."),
+    recommendation = s.object("What it would change (recommend mode), until applied or superseded.", values),
+    lastChange = s.object("Its last change of spec.resources (auto mode).", values),
+    blocked = s.object("A change it could not make (ResourceQuota, maxMemory).", {
+      reason = s.string("QuotaExceeded or AtMaxMemory."), message = s.string("What blocked it."),
+      time = s.string("Since when (RFC 3339)."),
+    }),
+  })
+end
+
 local function app()
   return crd({
     kind = "App", plural = "apps", short = { "kapp" }, scope = "Namespaced", spec_required = true,
@@ -92,6 +121,7 @@ local function app()
           envPrefix = s.string("A prefix for the variable names, e.g. DATABASE_.", { pattern = "^[A-Za-z_][A-Za-z0-9_]*$" }),
         }, { required = { "service" } }),
         { ["x-kubernetes-list-type"] = "map", ["x-kubernetes-list-map-keys"] = { "service" } }),
+      autotune = autotune_spec(),
     }, { required = { "image" } }),
     status = s.object("What the App is, as kipperd last saw it.", {
       phase = s.string("Pending, Progressing, Ready or Failed."),
@@ -99,6 +129,7 @@ local function app()
       replicas = s.integer("Instances that exist.", { minimum = 0 }),
       readyReplicas = s.integer("Instances that are ready.", { minimum = 0 }),
       image = s.string("The image the running instances use."),
+      autotune = autotune_status(),
       observedGeneration = s.observed_generation(),
       conditions = s.conditions(),
     }),

@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Kubernetes resource quantities ("500m", "1.5Gi", "2", "1e3") as numbers, to compare a request
--- with a limit. Pure Lua.
+-- with a limit, and numbers back as quantities (memory in Mi or Gi, CPU in millicores). Pure Lua.
 local M = {}
 
 local SUFFIX = {
@@ -27,6 +27,24 @@ end
 function M.less(a, b)
   local x, y = M.parse(a), M.parse(b)
   return x ~= nil and y ~= nil and x < y
+end
+
+---Bytes as a memory quantity, rounded up to a whole Mi ("768Mi"; "2Gi" when it is whole Gi).
+---@param bytes number
+---@return string
+function M.format_memory(bytes)
+  local mi = math.max(1, math.ceil(bytes / 2 ^ 20 - 1e-9))
+  if mi % 1024 == 0 then return string.format("%dGi", mi // 1024) end
+  return string.format("%dMi", mi)
+end
+
+---Cores as a CPU quantity, rounded up to a whole millicore ("250m"; "2" when it is whole cores).
+---@param cores number
+---@return string
+function M.format_cpu(cores)
+  local m = math.max(1, math.ceil(cores * 1000 - 1e-9))
+  if m % 1000 == 0 then return tostring(m // 1000) end
+  return string.format("%dm", m)
 end
 
 return M

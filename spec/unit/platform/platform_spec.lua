@@ -427,7 +427,7 @@ describe("kip.platform.crds", function()
         end
       end)
     end
-    assert.equal(4, seen) -- port, replicas, route.path, members[*].role
+    assert.equal(6, seen) -- port, replicas, route.path, members[*].role, autotune and autotune.mode
   end)
 
   it("defines App with its defaults, subresources and columns", function()
