@@ -14,7 +14,8 @@ M.PREFIX = "/api/"
 M.BASE = "/api/v1"
 
 -- Endpoint modules, in the order their routes are documented.
-M.MODULES = { "auth" }
+-- "meta" comes last: its OpenAPI document lists every route registered before it.
+M.MODULES = { "auth", "cluster", "services", "routes", "users", "meta" }
 
 ---@class kipperd.api.Deps
 ---@field client table kip.k8s client

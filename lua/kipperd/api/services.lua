@@ -57,7 +57,7 @@ function M.view(svc, env, entry)
   local st, spec = svc.status or {}, svc.spec or {}
   local ready = condition(svc, "Ready")
   return {
-    name = svc.metadata.name, namespace = svc.metadata.namespace, environment = env, type = spec.type,
+    name = svc.metadata.name, namespace = svc.metadata.namespace, environment = env or "default", type = spec.type,
     version = spec.version or (entry and entry.version), storage = spec.storage or (entry and entry.storage),
     ready = st.phase == "Ready" or (ready ~= nil and ready.status == "True"), status = st.phase or "Pending",
     host = st.host, port = st.port, secret = services.secret_name(svc), conditions = conditions(svc),
