@@ -22,13 +22,16 @@ function M.selector(c, namespace, app)
   return table.concat(parts, ",")
 end
 
----The App's pods, sorted by name.
+---The App's pods, sorted by name (none when the API fails).
+---@param selector? string the App's selector (M.selector) when the caller has it already
 ---@return table[] pods
-function M.list(c, namespace, app)
-  local list = c:list("v1", "Pod", { namespace = namespace, label_selector = M.selector(c, namespace, app), all = true })
+---@return string? message when the API failed
+function M.list(c, namespace, app, selector)
+  local list, err = c:list("v1", "Pod", { namespace = namespace, label_selector = selector or M.selector(c, namespace, app),
+    all = true })
   local items = list and list.items or {}
   table.sort(items, function(a, b) return a.metadata.name < b.metadata.name end)
-  return items
+  return items, err
 end
 
 ---A pod as a row: name, phase, ready ("1/1"), restarts, node, age.
