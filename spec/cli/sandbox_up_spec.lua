@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- `kip sandbox up` end to end: the real kip starts the sandbox API, the real kipperd and the real
 -- kipper-gateway (which routes the sandbox's names to kipperd), makes
--- `sandbox` the current cluster with Kipper's resource types on it, serves its status page, and
--- stops everything on SIGINT (or when a child dies).
+-- `sandbox` the current cluster with Kipper's resource types on it, serves its status page and
+-- the console (KIP_CONSOLE_DIR: a stand-in build) with a printed admin login that works and stays
+-- the same on the next start, and stops everything on SIGINT (or when a child dies).
 local fs = require "kip.fs"
 local helpers = require "helpers"
 local http = require "kip.http"
@@ -12,13 +13,21 @@ local sshd = require "helpers.sshd"
 
 describe("kip sandbox up", function()
   local home, up, ports
+  local INDEX = "<!doctype html><title>Kipper console stand-in</title>\n"
+
+  local function start()
+    return assert(proc.spawn({ helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
+      "--kipperd-listen", "127.0.0.1:" .. ports.kipperd, "--gateway-listen", "127.0.0.1:" .. ports.gateway,
+      "--gateway-api-listen", "127.0.0.1:" .. ports.gateway_api }, { env = { KIP_HOME = home, KIP_CLUSTER = false,
+      KIP_CONSOLE_DIR = home .. "/console" }, stdout = home .. "/up.out", stderr = "stdout" }))
+  end
+
   setup(function()
     home = helpers.tmpdir()
+    assert(fs.mkdir(home .. "/console"))
+    assert(fs.write(home .. "/console/index.html", INDEX))
     ports = { api = sshd.free_port(), kipperd = sshd.free_port(), gateway = sshd.free_port(), gateway_api = sshd.free_port() }
-    up = assert(proc.spawn({ helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
-      "--kipperd-listen", "127.0.0.1:" .. ports.kipperd, "--gateway-listen", "127.0.0.1:" .. ports.gateway,
-      "--gateway-api-listen", "127.0.0.1:" .. ports.gateway_api }, { env = { KIP_HOME = home, KIP_CLUSTER = false },
-      stdout = home .. "/up.out", stderr = "stdout" }))
+    up = start()
   end)
   teardown(function()
     if up and up:alive() then up:kill("KILL"); up:wait(5) end
@@ -51,6 +60,38 @@ describe("kip sandbox up", function()
     for _, c in ipairs(page.components) do assert.is_true(c.running, c.name) end
   end)
 
+  local function login_of(out)
+    return out:match("login:%s+(%S+)%s+password: (%S+)")
+  end
+
+  local function log_in(email, password)
+    local r = assert(http.request({ method = "POST", url = "http://127.0.0.1:" .. ports.kipperd .. "/api/v1/auth/login",
+      headers = { ["Content-Type"] = "application/json" }, body = json.encode({ email = email, password = password }),
+      timeout = 10 }))
+    return r.status, json.decode(r.body)
+  end
+
+  it("serves the console with an admin login it prints", function()
+    local url = "http://127.0.0.1:" .. ports.kipperd .. "/"
+    assert.matches("console:%s+" .. url:gsub("%p", "%%%0"), output())
+    local r = assert(http.request({ url = url, headers = { Accept = "text/html" }, timeout = 5 }))
+    assert.equal(200, r.status)
+    assert.equal(INDEX, r.body)
+    local email, password = login_of(output())
+    assert.equal("admin@sandbox.local", email, output())
+    local status, doc = log_in(email, password)
+    assert.equal(200, status, json.encode(doc))
+    assert.equal("admin", doc.user.role)
+    assert.equal(401, (log_in(email, password .. "x")))
+    local st = assert(fs.stat(home .. "/sandbox/console-admin"))
+    assert.equal(tonumber("600", 8), st.mode)
+    -- through the gateway too
+    local name = "127-0-0-1.localhost"
+    local c = assert(proc.run({ "curl", "-sS", "-H", "Accept: text/html", "--resolve", name .. ":" .. ports.gateway .. ":127.0.0.1",
+      "http://" .. name .. ":" .. ports.gateway .. "/projects" }))
+    assert.equal(INDEX, c.stdout, c.stderr)
+  end)
+
   it("routes the sandbox cluster's names through kipper-gateway to kipperd", function()
     local url = "http://127-0-0-1.localhost:" .. ports.gateway
     assert.matches("gateway:%s+" .. url:gsub("%p", "%%%0"), output())
@@ -80,5 +121,34 @@ describe("kip sandbox up", function()
         not (fs.read("/proc/" .. c.pid .. "/status") or ""):match("State:%s+Z"), c.name .. " still runs")
     end
     assert.truthy(fs.exists(home .. "/sandbox/state.json"))
+  end)
+
+  it("prints the same login on the next start, and a new one once its file is gone", function()
+    local first_email, first_password = login_of(output())
+    fs.remove(home .. "/up.out")
+    up = start()
+    assert.truthy(helpers.eventually(function()
+      return output():find("Kipper's sandbox is up", 1, true) or not up:alive()
+    end, 60), output())
+    local email, password = login_of(output())
+    assert.equal(first_email, email)
+    assert.equal(first_password, password)
+    assert.equal(200, (log_in(email, password)))
+    -- without the kept file, the admin gets a new password, and the old one stops working
+    assert(up:kill("INT"))
+    assert.truthy(up:wait(30))
+    assert(fs.remove(home .. "/sandbox/console-admin"))
+    fs.remove(home .. "/up.out")
+    up = start()
+    assert.truthy(helpers.eventually(function()
+      return output():find("Kipper's sandbox is up", 1, true) or not up:alive()
+    end, 60), output())
+    email, password = login_of(output())
+    assert.equal("admin@sandbox.local", email)
+    assert.are_not.equal(first_password, password)
+    assert.equal(200, (log_in(email, password)))
+    assert.equal(401, (log_in(email, first_password)))
+    assert(up:kill("INT"))
+    assert.truthy(up:wait(30))
   end)
 end)

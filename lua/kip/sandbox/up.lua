@@ -4,8 +4,10 @@
 -- Kipper's resource types and settings on the API, registers the sandbox cluster with the gateway
 -- (zone `localhost`, routed to kipperd), adds a `sandbox` cluster to kip's configuration and makes
 -- it current, prints what to try, then watches the children until Ctrl-C (or one of them dies) and
--- stops them. Uses kip.proc (spawn), kip.server (the wait loop and a status page), kip.http,
--- kip.k8s, kip.tls (the gateway's admin token) and kip.platform.
+-- stops them. kipperd serves the built console (--console) when there is one, and the console's
+-- admin login is made once and printed at each start (kip.sandbox.console). Uses kip.proc (spawn),
+-- kip.server (the wait loop and a status page), kip.http, kip.k8s, kip.tls (the gateway's admin
+-- token), kip.platform and kipperd.static (finding the console).
 local components = require "kip.platform.components"
 local config = require "kip.config"
 local crds = require "kip.platform.crds"
@@ -111,9 +113,14 @@ function Up:start_kipperd()
   local exe, xerr = sibling("kipperd")
   if not exe then return nil, xerr end
   local url = "http://" .. self.opts.kipperd_listen
-  local p, err = self:start("kipperd", { exe, "--kubeconfig", self.dir .. "/kubeconfig", "--listen", self.opts.kipperd_listen,
-    "--insecure-cookies" },
-    self.dir .. "/kipperd.log")
+  local argv = { exe, "--kubeconfig", self.dir .. "/kubeconfig", "--listen", self.opts.kipperd_listen, "--insecure-cookies" }
+  local console_dir, cerr = require("kipperd.static").find_dir()
+  if console_dir then
+    argv[#argv + 1] = "--console"
+    argv[#argv + 1] = console_dir
+  end
+  self.console_dir, self.console_missing = console_dir, cerr
+  local p, err = self:start("kipperd", argv, self.dir .. "/kipperd.log")
   if not p then return nil, err end
   local ready = wait_for(30, function()
     if not p:alive() then return "dead" end
@@ -167,10 +174,30 @@ function Up:start_gateway()
   return true
 end
 
+---The lines about the console for the summary: its address (kipperd's, and the gateway's) and the
+---admin login, or why it is not served.
+---@param up table the running sandbox (console_dir, kipperd_url, gateway_url)
+---@param login {email: string, password: string, file: string, changed?: boolean}
+---@return string
+function M.console_lines(up, login)
+  if not up.console_dir then
+    return string.format("  console:  not served: %s\n            (make builds it when npm is installed; the API works without it)",
+      tostring(up.console_missing))
+  end
+  local lines = { string.format("  console:  %s/   (also %s/ through the gateway)", up.kipperd_url, up.gateway_url) }
+  if login.changed then
+    lines[2] = string.format("  login:    %s   (password changed in the console; delete %s and restart to reset it)",
+      login.email, login.file)
+  else
+    lines[2] = string.format("  login:    %s   password: %s   (kept in %s)", login.email, login.password, login.file)
+  end
+  return table.concat(lines, "\n")
+end
+
 -- The status page: what runs, as JSON.
 function Up:status()
   local out = { cluster = "sandbox", api = self.api_url, kipperd = self.kipperd_url, gateway = self.gateway_url,
-    gateway_api = self.gateway_api, components = {} }
+    gateway_api = self.gateway_api, console = self.console_dir and (self.kipperd_url .. "/") or nil, components = {} }
   for _, c in ipairs(self.children) do
     out.components[#out.components + 1] = { name = c.name, pid = c.process:pid(), running = c.process:alive(), log = c.log }
   end
@@ -204,6 +231,8 @@ function M.run(opts)
   local entry = { name = "sandbox", server = up.api_url, kubeconfig = dir .. "/kubeconfig", domain = up.cluster_id .. ".kipper.run" }
   ok, err = local_cluster.register(entry)
   if not ok then return fail("cannot add the sandbox cluster to kip's configuration: " .. tostring(err)) end
+  local login, lerr = require("kip.sandbox.console").ensure_admin(up.client, dir)
+  if not login then return fail(lerr) end
   local srv, serr = server.listen({ listen = opts.status_listen, threads = 2, handler = function()
     return { status = 200, headers = { ["Content-Type"] = "application/json" }, body = json.encode(up:status()) }
   end })
@@ -216,6 +245,7 @@ logs are simulated).
   api:      %s   (kubeconfig %s)
   kipperd:  %s   (/metrics, /healthz, /readyz)
   gateway:  %s   (APP-%s too, routed to kipperd; API %s)
+%s
   status:   %s
   logs:     %s/*.log
   cluster:  "sandbox" is now kip's current cluster
@@ -230,7 +260,7 @@ Try:
 
 Ctrl-C stops it; the objects are kept in %s/state.json for the next 'kip sandbox up'.]],
     up.api_url, entry.kubeconfig, up.kipperd_url, up.gateway_url, up.cluster_id .. "." .. M.GATEWAY_ZONE, up.gateway_api,
-    status_url, dir, entry.kubeconfig, up.gateway_url, dir)
+    M.console_lines(up, login), status_url, dir, entry.kubeconfig, up.gateway_url, dir)
   local died
   local why = srv:run({ tick = 1, on_tick = function()
     for _, c in ipairs(up.children) do
