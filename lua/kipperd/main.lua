@@ -62,7 +62,9 @@ changes spec.resources (field manager kipperd-autotune), with an Event and condi
 Endpoints: /healthz (alive), /readyz (informers synced, API reachable), /metrics (Prometheus), the
 console's JSON API under /api/v1: POST /api/v1/auth/login, refresh, logout and password, GET
 /api/v1/auth/me (tokens signed with the key in Secret kipper-system/kipperd-jwt-key, made at first
-start), and the built console at / (--console; without one found, a log line says so).
+start), then cluster, projects, apps, services, routes and users (GET /api/v1/openapi.json
+describes every endpoint; docs/api.md), and the built console at / (--console; without one
+found, a log line says so).
 SIGTERM or SIGINT stops kipperd cleanly (exit status 0).
 
 Environment:

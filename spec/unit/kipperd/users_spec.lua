@@ -141,6 +141,19 @@ describe("kipperd.auth.users (sandbox API)", function()
     assert.equal("notfound", code)
   end)
 
+
+  it("ends a user's sessions by bumping sessions_epoch, keeping the password and role", function()
+    local before = assert(users.get(c, "ana@example.com"))
+    local u = assert(users.end_sessions(c, "ANA@example.com"))
+    assert.equal(before.sessions_epoch + 1, u.sessions_epoch)
+    assert.equal(before.role, u.role)
+    no_hash(u)
+    assert.equal(u.sessions_epoch, assert(users.authenticate(c, "ana@example.com", "a brand new passphrase")).sessions_epoch)
+    local _, _, code = users.end_sessions(c, "nobody@example.com")
+    assert.equal("notfound", code)
+    _, _, code = users.end_sessions(c, "not an address")
+    assert.equal("invalid", code)
+  end)
   it("retries a write that meets a concurrent change (409) and keeps both changes", function()
     local raced = 0
     -- a client whose first update is preceded by another writer's change, so its resourceVersion is stale
