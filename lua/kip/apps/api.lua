@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- The CLI's access to Kipper's custom resources (kipper.run/v1alpha1 App, Service, Project): a
 -- check that the cluster serves them, get with "not found" as nil, server-side apply with field
--- manager "kip", and failures turned into kip errors that name the object. Uses kip.cli.errors
--- and a kip.k8s client.
+-- manager "kip", and failures turned into kip errors that name the object (with the status
+-- kipperd's console API answers: 503 when the cluster's API failed). Uses kip.cli.errors and a
+-- kip.k8s client.
 local errors = require "kip.cli.errors"
 
 local M = {}
@@ -35,7 +36,18 @@ function M.require_kind(c, kind)
     errors.fail(string.format("the cluster does not serve Kipper's %s resources (%s): %s", M.noun(kind), M.API_VERSION, err),
       "Is Kipper installed there? 'kip status' shows its components; 'kip install' sets it up.")
   end
-  errors.fail("cannot reach the cluster's API: " .. tostring(err), "Check the cluster with 'kip status'.")
+  errors.fail("cannot reach the cluster's API: " .. tostring(err), "Check the cluster with 'kip status'.", 503)
+end
+
+-- What kipperd's console API answers when the Kubernetes API refused a write with this code: the
+-- request's fault (400, 404, 409) or the cluster's (503).
+local STATUS = { invalid = 400, badrequest = 400, notfound = 404, conflict = 409, alreadyexists = 409, forbidden = 503 }
+
+---The console API's status for a failed write's error code.
+---@param code? string kip.k8s error code
+---@return integer
+function M.http_status(code)
+  return STATUS[code] or 503
 end
 
 ---Reads an object; nil when it does not exist.
@@ -52,7 +64,7 @@ function M.get(c, api_version, kind, name, namespace)
     if api_version == M.API_VERSION then M.require_kind(c, kind) end
     return nil
   end
-  errors.fail(string.format("cannot read %s %s: %s", kind, name, tostring(err)))
+  errors.fail(string.format("cannot read %s %s: %s", kind, name, tostring(err)), nil, 503)
 end
 
 ---Reads a Kipper object that must exist.
@@ -73,11 +85,11 @@ end
 ---@param opts? {dry_run?: boolean}
 ---@return table object what the server stored (or would store)
 function M.apply(c, obj, opts)
-  local out, err = c:apply(obj, { field_manager = M.FIELD_MANAGER, force = true, dry_run = opts and opts.dry_run })
+  local out, err, code = c:apply(obj, { field_manager = M.FIELD_MANAGER, force = true, dry_run = opts and opts.dry_run })
   if not out then
     local md = obj.metadata or {}
     errors.fail(string.format("the cluster refused %s: %s",
-      M.describe(obj.kind, md.name or "?", md.namespace), tostring(err)))
+      M.describe(obj.kind, md.name or "?", md.namespace), tostring(err)), nil, M.http_status(code))
   end
   return out
 end
@@ -85,9 +97,9 @@ end
 ---Applies a JSON merge patch (field manager "kip").
 ---@return table object
 function M.patch(c, api_version, kind, name, namespace, patch)
-  local out, err = c:patch(api_version, kind, name, namespace, patch, { field_manager = M.FIELD_MANAGER })
+  local out, err, code = c:patch(api_version, kind, name, namespace, patch, { field_manager = M.FIELD_MANAGER })
   if not out then
-    errors.fail(string.format("cannot change %s %s: %s", kind, name, tostring(err)))
+    errors.fail(string.format("cannot change %s %s: %s", kind, name, tostring(err)), nil, M.http_status(code))
   end
   return out
 end
@@ -98,7 +110,7 @@ function M.delete(c, api_version, kind, name, namespace)
   local ok, err, code = c:delete(api_version, kind, name, namespace)
   if ok then return true end
   if code == "notfound" then return false end
-  errors.fail(string.format("cannot delete %s %s: %s", kind, name, tostring(err)))
+  errors.fail(string.format("cannot delete %s %s: %s", kind, name, tostring(err)), nil, M.http_status(code))
 end
 
 ---Lists objects (every page); fails with a clear error.
@@ -109,7 +121,7 @@ function M.list(c, api_version, kind, opts)
   local list, err, code = c:list(api_version, kind, opts)
   if not list then
     if code == "notfound" and api_version == M.API_VERSION then M.require_kind(c, kind) end
-    errors.fail(string.format("cannot list %s: %s", kind, tostring(err)))
+    errors.fail(string.format("cannot list %s: %s", kind, tostring(err)), nil, 503)
   end
   return list.items or {}
 end

@@ -1,14 +1,16 @@
 -- SPDX-License-Identifier: Apache-2.0
--- The steps the app commands share: applying a new spec for an App (server-side apply of the whole
--- merged spec, field manager "kip"; variables removed from env or secrets are also removed when
--- another writer still holds them), then waiting for it to be Ready with progress and printing
--- its URL, or reporting why not. Uses kip.apps.{api,appspec,format,wait}, kip.json and
--- kip.cli.errors.
+-- The steps the app commands and kipperd's console API share: applying a new spec for an App
+-- (server-side apply of the whole merged spec, field manager "kip"; variables removed from env or
+-- secrets are also removed when another writer still holds them), deploy (create or change, with
+-- secret variables), scale, restart, delete; then, for the CLI, waiting for it to be Ready with
+-- progress and printing its URL, or reporting why not. Uses kip.apps.{api,appspec,format,secrets,
+-- wait}, kip.json and kip.cli.errors.
 local api = require "kip.apps.api"
 local appspec = require "kip.apps.appspec"
 local errors = require "kip.cli.errors"
 local format = require "kip.apps.format"
 local json = require "kip.json"
+local secrets = require "kip.apps.secrets"
 local wait = require "kip.apps.wait"
 
 local M = {}
@@ -68,6 +70,80 @@ function M.write(c, namespace, name, live, spec, annotations)
     what = "unchanged"
   end
   return out, what
+end
+
+---Writes secret entries (if any) into the App's Secret, then the App, then makes the App own its
+---Secret.
+---@param entries {key: string, value: string}[]
+---@return table app
+---@return string what "created", "configured" or "unchanged"
+function M.write_with_secrets(c, namespace, name, live, spec, entries)
+  if #entries > 0 then secrets.set(c, namespace, name, entries) end
+  local app, what = M.write(c, namespace, name, live, spec)
+  if #entries > 0 then
+    secrets.own(c, app)
+    if what == "unchanged" then what = "configured" end
+  end
+  return app, what
+end
+
+---Creates or changes an App: only what changes names changes (the rest of the live App is kept);
+---secret entries go into its Secret. `kip app deploy|update` and the console API's deploy.
+---@param c table kip.k8s client
+---@param namespace string
+---@param name string
+---@param changes table from appspec.changes or appspec.body_changes
+---@param entries {key: string, value?: string}[] secret variables
+---@param opts? {must_exist?: boolean, ask?: fun(entries: table, name: string), label?: fun(name: string): string}
+---  must_exist: fail when the App does not exist; ask: fills in secret values before writing;
+---  label: how values are named in messages (default appspec.flag_label, with the CLI's hints)
+---@return table app
+---@return string what "created", "configured" or "unchanged"
+function M.deploy(c, namespace, name, changes, entries, opts)
+  opts = opts or {}
+  local label = opts.label or appspec.flag_label
+  local live = api.get(c, api.API_VERSION, "App", name, namespace)
+  if not live then
+    if opts.must_exist then api.must_get(c, "App", name, namespace) end
+    if not changes.image then
+      errors.usage(string.format("%s is required to create app %s", label("image"), name),
+        label == appspec.flag_label and string.format("kip app deploy --name %s --image IMAGE [--port PORT]", name) or nil)
+    end
+  end
+  if opts.ask then opts.ask(entries, name) end
+  local keys = {}
+  for _, e in ipairs(entries) do keys[#keys + 1] = e.key end
+  return M.write_with_secrets(c, namespace, name, live, appspec.merge(live and live.spec, changes, keys), entries)
+end
+
+---Sets how many instances the App runs.
+---@param live table the App
+---@param replicas integer
+---@return table app
+---@return string what
+function M.scale(c, live, replicas)
+  local md = live.metadata
+  return M.write(c, md.namespace, md.name, live, appspec.merge(live.spec, { replicas = replicas }))
+end
+
+---Restarts every instance of the App: sets annotation appspec.RESTARTED_AT to the current time,
+---which kipperd copies into the pod template (a rolling restart).
+---@param live table the App
+---@return table app
+---@return string stamp the time written
+function M.restart(c, live)
+  local md = live.metadata
+  local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local app = M.write(c, md.namespace, md.name, live, live.spec, { [appspec.RESTARTED_AT] = stamp })
+  return app, stamp
+end
+
+---Deletes the App and its Secret of secret variables.
+---@return boolean deleted false when the App was already gone
+function M.delete(c, namespace, name)
+  local deleted = api.delete(c, api.API_VERSION, "App", name, namespace)
+  api.delete(c, "v1", "Secret", secrets.name(name), namespace)
+  return deleted
 end
 
 ---Where the App is reached, as a sentence.

@@ -1,14 +1,20 @@
 -- SPDX-License-Identifier: Apache-2.0
--- The App spec from `kip app deploy|update` flags: the flags themselves, their checks (usage
--- errors before anything is sent), and the merge of what was given into the live App's spec, so
--- that only the flags given change anything. Also the App object kip applies. Uses
--- kip.cli.errors, kip.platform.schema (profiles), kip.util.tables and kip.yaml.
+-- The App spec from `kip app deploy|update` flags or from a console API body (the same checks,
+-- messages naming the flag or the field), usage errors before anything is sent; the merge of
+-- what was given into the live App's spec, so that only what was given changes anything; edits
+-- of its environment. Also the App object kip applies. Uses kip.cli.errors, kip.platform.schema
+-- (profiles), kip.util.tables and kip.yaml.
 local errors = require "kip.cli.errors"
 local schema = require "kip.platform.schema"
 local tables = require "kip.util.tables"
 local yaml = require "kip.yaml"
 
 local M = {}
+
+-- A value quoted for a message, whatever its type.
+local function quoted(v)
+  return type(v) == "string" and string.format("%q", v) or tostring(v)
+end
 
 -- Annotations kip writes on an App and keeps on every later apply.
 M.RESTARTED_AT = "kipper.run/restarted-at"
@@ -58,20 +64,27 @@ function M.is_quantity(text)
   return suffix:match("^[eE][+-]?%d+$") ~= nil
 end
 
+---How the CLI names a value in messages: its flag ("--port").
+function M.flag_label(name) return "--" .. name end
+---How the console API names a value in messages: its field ("port").
+function M.field_label(name) return name end
+
 ---Checks a quantity flag; returns it.
-function M.check_quantity(flag, text)
+---@param label? fun(name: string): string how the value is named (default M.flag_label)
+function M.check_quantity(flag, text, label)
   if not M.is_quantity(text) then
-    errors.usage(string.format("--%s takes a quantity such as 250m, 1.5 or 512Mi, not %q", flag, text))
+    errors.usage(string.format("%s takes a quantity such as 250m, 1.5 or 512Mi, not %s", (label or M.flag_label)(flag), quoted(text)))
   end
   return text
 end
 
----An integer flag within bounds.
-function M.check_int(flag, text, min, max)
-  local n = math.tointeger(tonumber(text))
+---An integer flag within bounds (text may also be a number, from a JSON body).
+---@param label? fun(name: string): string how the value is named (default M.flag_label)
+function M.check_int(flag, text, min, max, label)
+  local n = (type(text) == "string" or type(text) == "number") and math.tointeger(tonumber(text)) or nil
   if not n or n < min or (max and n > max) then
-    errors.usage(string.format("--%s takes a whole number %s, not %q", flag,
-      max and string.format("from %d to %d", min, max) or string.format("of at least %d", min), text))
+    errors.usage(string.format("%s takes a whole number %s, not %s", (label or M.flag_label)(flag),
+      max and string.format("from %d to %d", min, max) or string.format("of at least %d", min), quoted(text)))
   end
   return n
 end
@@ -84,7 +97,8 @@ end
 ---Checks an environment variable name; a usage error naming the flag otherwise.
 function M.check_env_name(what, name)
   if not M.is_env_name(name) then
-    errors.usage(string.format("invalid %s name %q: use letters, digits, '_', '-' and '.', not starting with a digit", what, name))
+    errors.usage(string.format("invalid %s name %s: use letters, digits, '_', '-' and '.', not starting with a digit", what,
+      quoted(name)))
   end
   return name
 end
@@ -131,31 +145,86 @@ function M.is_host(host)
   return host:find(".", 1, true) ~= nil
 end
 
+-- The changes every caller may ask for (flags or body fields of the same names), checked.
+local function common_changes(f, label)
+  local ch = {}
+  if f.image ~= nil then
+    if type(f.image) ~= "string" or f.image == "" or f.image:find("%s") then
+      errors.usage(string.format("%s takes an image reference, not %s", label("image"), quoted(f.image)))
+    end
+    ch.image = f.image
+  end
+  if f.port ~= nil then ch.port = M.check_int("port", f.port, 1, 65535, label) end
+  if f.replicas ~= nil then ch.replicas = M.check_int("replicas", f.replicas, 0, 10000, label) end
+  local res = {}
+  if f.memory ~= nil then res.memory = M.check_quantity("memory", f.memory, label) end
+  if f.cpu ~= nil then res.cpu = M.check_quantity("cpu", f.cpu, label) end
+  if next(res) then ch.resources = res end
+  if f.domain ~= nil then
+    if not M.is_host(f.domain) then
+      errors.usage(string.format("%s takes a host name such as api.example.com (lowercase), not %s", label("domain"),
+        quoted(f.domain)))
+    end
+    ch.host = f.domain
+  end
+  return ch
+end
+
 ---The changes the flags ask for; every value is checked. Secrets come back separately.
 ---@param f table the parsed flags
 ---@return table changes {image?, port?, replicas?, env?: table, resources?: table, host?: string}
 ---@return {key: string, value?: string}[] secrets
 function M.changes(f)
-  local ch = {}
-  if f.image ~= nil then
-    if f.image == "" or f.image:find("%s") then errors.usage(string.format("--image takes an image reference, not %q", f.image)) end
-    ch.image = f.image
-  end
-  if f.port ~= nil then ch.port = M.check_int("port", f.port, 1, 65535) end
-  if f.replicas ~= nil then ch.replicas = M.check_int("replicas", f.replicas, 0, 10000) end
+  local ch = common_changes(f, M.flag_label)
   if f.env then ch.env = M.parse_pairs(f.env, "--env") end
-  local res = {}
-  if f.memory then res.memory = M.check_quantity("memory", f.memory) end
-  if f.cpu then res.cpu = M.check_quantity("cpu", f.cpu) end
-  if f.profile then res.profile = f.profile end
-  if next(res) then ch.resources = res end
-  if f.domain ~= nil then
-    if not M.is_host(f.domain) then
-      errors.usage(string.format("--domain takes a host name such as api.example.com (lowercase), not %q", f.domain))
-    end
-    ch.host = f.domain
+  if f.profile then
+    ch.resources = ch.resources or {}
+    ch.resources.profile = f.profile
   end
   return ch, M.parse_secrets(f.secret)
+end
+
+M.AUTOTUNE_MODES = { off = true, recommend = true, auto = true }
+
+---The changes a console API body asks for ({image?, port?, replicas?, env?: {K: V}, cpu?, memory?,
+---domain?, health_path?, autotune?: {mode, max_memory?}}): the flags' checks, messages naming
+---the field; unknown fields are refused.
+---@param body table the decoded JSON object
+---@return table changes as M.changes, plus health_path?, autotune?
+function M.body_changes(body)
+  local label = M.field_label
+  local known = { name = true, image = true, port = true, replicas = true, env = true, cpu = true, memory = true,
+    domain = true, health_path = true, autotune = true }
+  for k in pairs(body) do
+    if not known[k] then errors.usage(string.format("unknown field %s", quoted(k)),
+      "An app takes name, image, port, replicas, env, cpu, memory, domain, health_path and autotune.") end
+  end
+  local ch = common_changes(body, label)
+  if body.env ~= nil then
+    if type(body.env) ~= "table" then errors.usage("env takes an object of NAME: value") end
+    ch.env = {}
+    for k, v in pairs(body.env) do
+      M.check_env_name("variable", k)
+      if type(v) ~= "string" then errors.usage(string.format("env.%s takes a string, not %s", k, quoted(v))) end
+      ch.env[k] = v
+    end
+  end
+  if body.health_path ~= nil then
+    if type(body.health_path) ~= "string" or not body.health_path:match("^/[%g]*$") then
+      errors.usage(string.format("health_path takes a path starting with /, not %s", quoted(body.health_path)))
+    end
+    ch.health_path = body.health_path
+  end
+  local at = body.autotune
+  if at ~= nil then
+    if type(at) ~= "table" or not M.AUTOTUNE_MODES[at.mode] then
+      errors.usage(string.format("autotune.mode takes off, recommend or auto, not %s",
+        quoted(type(at) == "table" and at.mode or at)))
+    end
+    ch.autotune = { mode = at.mode }
+    if at.max_memory ~= nil then ch.autotune.maxMemory = M.check_quantity("autotune.max_memory", at.max_memory, label) end
+  end
+  return ch
 end
 
 ---The live spec with the changes merged in (a new table; the live one is not touched).
@@ -180,6 +249,14 @@ function M.merge(live, ch, secret_keys)
     spec.route = spec.route or {}
     spec.route.host = ch.host
   end
+  if ch.health_path then
+    spec.healthCheck = spec.healthCheck or {}
+    spec.healthCheck.path = ch.health_path
+  end
+  if ch.autotune then
+    spec.autotune = spec.autotune or {}
+    for k, v in pairs(ch.autotune) do spec.autotune[k] = v end
+  end
   if secret_keys and #secret_keys > 0 then
     local have, list = {}, yaml.array({})
     for _, k in ipairs(spec.secrets or {}) do have[k] = true list[#list + 1] = k end
@@ -189,6 +266,26 @@ function M.merge(live, ch, secret_keys)
     spec.secrets = list
   end
   return spec
+end
+
+---The spec with variables set and others removed (a new table), and the keys to remove that
+---it did not have.
+---@param live table the live App's spec
+---@param set? table<string, string>
+---@param unset? string[]
+---@return table spec
+---@return string[] absent
+function M.edit_env(live, set, unset)
+  local spec = M.merge(live, set and next(set) and { env = set } or {})
+  local absent = {}
+  if unset and #unset > 0 then
+    spec.env = spec.env or {}
+    for _, k in ipairs(unset) do
+      if spec.env[k] == nil then absent[#absent + 1] = k end
+      spec.env[k] = nil
+    end
+  end
+  return spec, absent
 end
 
 ---The App object kip applies: the whole spec, and the live annotations (only the flags given

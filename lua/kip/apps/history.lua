@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- An App's revisions: the ControllerRevisions NAME-N that kipperd's App policy keeps (owned by
 -- the App; data {image, env, port, replicas}), oldest first, and the one a rollback goes back
--- to. Uses kip.apps.api.
+-- to, and the spec a rollback writes. Uses kip.apps.api and kip.util.tables.
 local api = require "kip.apps.api"
+local tables = require "kip.util.tables"
 
 local M = {}
 
@@ -57,6 +58,23 @@ function M.target(revisions, want)
     return nil, #revisions == 0 and "it has no revisions yet" or "it has only one revision"
   end
   return revisions[#revisions - 1]
+end
+
+---The spec that rolls the App back to revision want (default: the previous one): the live spec
+---with that revision's image and environment; nil and why when there is none to go back to.
+---@param c table kip.k8s client
+---@param live table the App
+---@param want? integer
+---@return table|nil spec
+---@return table|string revision_or_why
+function M.rollback_spec(c, live, want)
+  local rev, why = M.target(M.list(c, live), want)
+  if not rev then return nil, why end
+  if not rev.image then return nil, string.format("revision %d records no image", rev.revision) end
+  local spec = tables.copy(live.spec)
+  spec.image = rev.image
+  spec.env = rev.env
+  return spec, rev
 end
 
 return M

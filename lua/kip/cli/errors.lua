@@ -11,8 +11,9 @@ CliError.__tostring = function(e) return e.message end
 ---Raises an operational failure: exit status 1.
 ---@param message string what went wrong, naming the thing involved
 ---@param hint? string what the user can do about it
-function M.fail(message, hint)
-  error(setmetatable({ message = message, hint = hint, status = 1 }, CliError), 0)
+---@param http_status? integer the status kipperd's console API answers with (default 400)
+function M.fail(message, hint, http_status)
+  error(setmetatable({ message = message, hint = hint, status = 1, http_status = http_status }, CliError), 0)
 end
 
 ---Raises a usage error (bad command line): exit status 2.

@@ -31,18 +31,6 @@ local function must_app(c, ns, name)
   return api.must_get(c, "App", name, ns)
 end
 
--- Writes --secret values (asked first when only a key was given), then the App, then makes the
--- App own its Secret.
-local function write_with_secrets(c, ns, name, live, spec, entries)
-  if #entries > 0 then secrets.set(c, ns, name, entries) end
-  local app, what = appflow.write(c, ns, name, live, spec)
-  if #entries > 0 then
-    secrets.own(c, app)
-    if what == "unchanged" then what = "configured" end
-  end
-  return app, what
-end
-
 local function secret_keys(entries)
   local keys = {}
   for _, e in ipairs(entries) do keys[#keys + 1] = e.key end
@@ -59,17 +47,7 @@ local function deploy_or_update(ctx, name, must_exist)
       "--cpu, --profile or --domain.")
   end
   local c, ns = target(ctx)
-  local live = api.get(c, api.API_VERSION, "App", name, ns)
-  if not live then
-    if must_exist then must_app(c, ns, name) end
-    if not changes.image then
-      errors.usage(string.format("--image is required to create app %s", name),
-        string.format("kip app deploy --name %s --image IMAGE [--port PORT]", name))
-    end
-  end
-  secrets.ask_missing(entries, name)
-  local spec = appspec.merge(live and live.spec, changes, secret_keys(entries))
-  local app, what = write_with_secrets(c, ns, name, live, spec, entries)
+  local app, what = appflow.deploy(c, ns, name, changes, entries, { must_exist = must_exist, ask = secrets.ask_missing })
   return appflow.finish(ctx, c, app, what)
 end
 
@@ -285,7 +263,7 @@ verbs.scale = {
     if live.spec.autoscale and live.spec.autoscale.enabled then
       io.stderr:write(string.format("kip: warning: app %s autoscales; its replicas count only once autoscale is off.\n", name))
     end
-    local app, what = appflow.write(c, ns, name, live, appspec.merge(live.spec, { replicas = n }))
+    local app, what = appflow.scale(c, live, n)
     return appflow.finish(ctx, c, app, what, { title = "Scaling " .. name })
   end,
 }
@@ -303,8 +281,7 @@ verbs.restart = {
     appflow.timeout(ctx)
     local c, ns = target(ctx)
     local live = must_app(c, ns, name)
-    local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
-    local app = appflow.write(c, ns, name, live, live.spec, { [appspec.RESTARTED_AT] = stamp })
+    local app, stamp = appflow.restart(c, live)
     -- the App's generation does not change: wait for the pod template to carry the new stamp
     local function rolled(obj)
       local dep = c:get("apps/v1", "Deployment", name, ns)
@@ -355,14 +332,10 @@ verbs.rollback = {
     local c, ns = target(ctx)
     local live = must_app(c, ns, name)
     local history = require "kip.apps.history"
-    local rev, why = history.target(history.list(c, live), want)
-    if not rev then
-      errors.fail(string.format("cannot roll back app %s: %s", name, why), string.format("See 'kip app history %s'.", name))
+    local spec, rev = history.rollback_spec(c, live, want)
+    if not spec then
+      errors.fail(string.format("cannot roll back app %s: %s", name, rev), string.format("See 'kip app history %s'.", name))
     end
-    if not rev.image then errors.fail(string.format("revision %d of app %s records no image", rev.revision, name)) end
-    local spec = appspec.merge(live.spec, {})
-    spec.image = rev.image
-    spec.env = rev.env
     local out = (ctx.flags.output or "table") ~= "table" and io.stderr or io.stdout
     out:write(string.format("Rolling app %s back to revision %d: %s with %d variables.\n", name, rev.revision, rev.image,
       history.env_count(rev)))
@@ -415,18 +388,10 @@ verbs.env = {
       ctx:show(rows, { { "NAME", "name" }, { "VALUE", "value" } })
       return 0
     end
-    local spec = appspec.merge(live.spec, act == "set" and { env = map } or {})
-    if act == "unset" then
-      local absent = {}
-      spec.env = spec.env or {}
-      for _, k in ipairs(vars) do
-        if spec.env[k] == nil then absent[#absent + 1] = k end
-        spec.env[k] = nil
-      end
-      if #absent == #vars then
-        ctx:say("App %s has no variable %s; nothing changed.", name, table.concat(absent, ", "))
-        return 0
-      end
+    local spec, absent = appspec.edit_env(live.spec, map, act == "unset" and vars or nil)
+    if act == "unset" and #absent == #vars then
+      ctx:say("App %s has no variable %s; nothing changed.", name, table.concat(absent, ", "))
+      return 0
     end
     local app, what = appflow.write(c, ns, name, live, spec)
     return appflow.finish(ctx, c, app, what)
@@ -473,7 +438,7 @@ verbs.secret = {
     end
     if act == "set" then
       secrets.ask_missing(entries, name)
-      local app, what = write_with_secrets(c, ns, name, live, appspec.merge(live.spec, {}, secret_keys(entries)), entries)
+      local app, what = appflow.write_with_secrets(c, ns, name, live, appspec.merge(live.spec, {}, secret_keys(entries)), entries)
       return appflow.finish(ctx, c, app, what)
     end
     local removed = secrets.remove(c, ns, name, vars)
@@ -505,8 +470,7 @@ verbs.delete = {
     must_app(c, ns, name)
     require("kip.cli.confirm").typed(string.format("delete app %s in namespace %s, its instances and its secret variables",
       name, ns), name, ctx.flags.yes)
-    api.delete(c, api.API_VERSION, "App", name, ns)
-    api.delete(c, "v1", "Secret", secrets.name(name), ns)
+    appflow.delete(c, ns, name)
     ctx:say("Deleted app %s in namespace %s; kipperd's objects for it go with it.", name, ns)
     return 0
   end,

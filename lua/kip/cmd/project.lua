@@ -2,8 +2,8 @@
 -- `kip project create|list|use|delete`: Projects (kipper.run/v1alpha1, cluster-scoped), a team's
 -- share of the cluster with a namespace per environment, quotas and members; kipperd makes the
 -- namespaces and role bindings. `use` stores the project (and environment) on the cluster's
--- entry in config.yaml, so app and service commands work in its namespace. Uses kip.apps.* and
--- kip.cli.confirm.
+-- entry in config.yaml, so app and service commands work in its namespace. Uses kip.apps.*
+-- (project: create and delete, shared with kipperd's console API) and kip.cli.confirm.
 local api = require "kip.apps.api"
 local appflow = require "kip.apps.app"
 local appspec = require "kip.apps.appspec"
@@ -11,6 +11,7 @@ local errors = require "kip.cli.errors"
 local format = require "kip.apps.format"
 local json = require "kip.json"
 local namespace = require "kip.apps.namespace"
+local project = require "kip.apps.project"
 local projectspec = require "kip.apps.projectspec"
 local wait = require "kip.apps.wait"
 
@@ -48,28 +49,10 @@ verbs.create = {
   run = function(ctx)
     local name = api.check_name("project", ctx.args.NAME)
     local spec = projectspec.spec(ctx.flags)
-    for _, e in ipairs(spec.environments or { { name = "default" } }) do
-      local ns = namespace.for_environment(name, e.name)
-      if #ns > 63 then
-        errors.usage(string.format("the namespace of environment %s would be %s, longer than 63 characters", e.name, ns),
-          "Use a shorter project or environment name.")
-      end
-      if projectspec.RESERVED[ns] or ns:match("^kube%-") then
-        errors.usage(string.format("environment %s of project %s would be namespace %s, which the system uses", e.name, name, ns),
-          "Rename the project or the environment.")
-      end
-    end
+    projectspec.check_namespaces(name, spec)
     local timeout = appflow.timeout(ctx)
     local c = client(ctx)
-    if api.get(c, api.API_VERSION, "Project", name) then
-      errors.fail(string.format("project %s already exists", name), "'kip project list' shows it; delete it first to start again.")
-    end
-    local obj, err, code = c:create({ apiVersion = api.API_VERSION, kind = "Project", metadata = { name = name }, spec = spec },
-      { field_manager = api.FIELD_MANAGER })
-    if not obj then
-      if code == "alreadyexists" then errors.fail(string.format("project %s already exists", name)) end
-      errors.fail(string.format("the cluster refused project %s: %s", name, tostring(err)))
-    end
+    local obj = project.create(c, name, spec, "'kip project list' shows it; delete it first to start again.")
     local structured = ctx.flags.output ~= "table"
     local out = structured and io.stderr or io.stdout
     out:write(string.format("Project %s created.\n", name))
@@ -164,7 +147,7 @@ verbs.delete = {
     local nss = p.status and p.status.namespaces or {}
     require("kip.cli.confirm").typed(string.format("delete project %s and its namespaces%s with every app, service and volume in them",
       name, #nss > 0 and (" (" .. table.concat(nss, ", ") .. ")") or ""), name, ctx.flags.yes)
-    api.delete(c, api.API_VERSION, "Project", name)
+    project.delete(c, name)
     local cfg = ctx:config()
     local changed = false
     for _, cl in ipairs(cfg.clusters) do
