@@ -1,0 +1,171 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- The auto-tuner end to end: the real kipperd (--autotune-interval 1) against the sandbox API,
+-- whose simulated containers use the memory their Deployment's sandbox.kipper.run/memory-usage
+-- annotation says and are OOMKilled above their limit. auto: the memory limit doubles in the App's
+-- spec (field manager kipperd-autotune), the Deployment rolls, an Event and the AutoTuned
+-- condition say why, and `kip app deploy` keeps the tuned value; recommend: the recommendation is
+-- recorded and nothing changes; a ResourceQuota without room blocks the change, and says so.
+local json = require "kip.json"
+local kipcli = require "helpers.kipcli"
+local kipperd = require "helpers.kipperd"
+local sandbox = require "helpers.sandbox"
+
+local eventually = sandbox.eventually
+local AV = "kipper.run/v1alpha1"
+
+local function condition(obj, typ)
+  for _, c in ipairs(obj and obj.status and obj.status.conditions or {}) do
+    if c.type == typ then return c end
+  end
+end
+
+describe("autotune with kipperd", function()
+  local env, sb, c, kd
+
+  setup(function()
+    env = kipcli.start()
+    sb, c = env.sb, env.c
+    kd = kipperd.start({ kubeconfig = sb.kubeconfig, args = { "--autotune-interval", "1" } })
+    assert(kd:wait_ready(), "kipperd is not ready: " .. kd:output())
+  end)
+
+  teardown(function()
+    if kd and kd:running() then kd:stop() end
+    if env then env:stop() end
+  end)
+
+  local function k(args, stdin)
+    local r = sb:kubectl(args, stdin)
+    assert(r.status == 0, table.concat(args, " ") .. ": " .. r.stderr .. r.stdout)
+    return r.stdout
+  end
+
+  -- An App whose pods use `usage` of memory (standard profile: limit 512Mi).
+  local function hungry_app(name, ns, autotune, usage)
+    assert(c:create({ apiVersion = AV, kind = "App", metadata = { name = name, namespace = ns },
+      spec = { image = "ghcr.io/acme/" .. name .. ":1", autotune = autotune } }))
+    assert(eventually(function() return c:get("apps/v1", "Deployment", name, ns) end, 15), "no Deployment: " .. kd:output())
+    k({ "annotate", "-n", ns, "deployment", name, "sandbox.kipper.run/memory-usage=" .. usage })
+  end
+
+  local function events(ns, name)
+    local list = assert(c:list("v1", "Event", { namespace = ns }))
+    local out = {}
+    for _, ev in ipairs(list.items) do
+      if ev.involvedObject.kind == "App" and ev.involvedObject.name == name then out[#out + 1] = ev end
+    end
+    return out
+  end
+
+  local function limit_of(dep)
+    return dep.spec.template.spec.containers[1].resources.limits.memory
+  end
+
+  it("auto: doubles the memory limit after an OOM kill, with an Event and a condition", function()
+    hungry_app("hungry", "default", { mode = "auto" }, "700Mi")
+    local app = eventually(function()
+      local a = c:get(AV, "App", "hungry", "default")
+      return a and a.spec.resources and a.spec.resources.memoryLimit == "1Gi" and a
+    end, 30)
+    assert.is_truthy(app, "the limit did not double: " .. kd:output())
+    local owners = {}
+    for _, mf in ipairs(app.metadata.managedFields) do
+      if mf.manager == "kipperd-autotune" then owners[mf.operation] = mf end
+    end
+    assert.is_truthy(owners.Apply, "kipperd-autotune does not own spec.resources")
+    assert.is_truthy(owners.Apply.fieldsV1["f:spec"]["f:resources"]["f:memoryLimit"])
+    -- the App reconciler rolls the Deployment to the new limit; the new pods are not killed
+    assert.is_truthy(eventually(function()
+      local d = c:get("apps/v1", "Deployment", "hungry", "default")
+      return d and limit_of(d) == "1Gi"
+    end, 20), "the Deployment did not roll")
+    local cond = eventually(function()
+      local a = c:get(AV, "App", "hungry", "default")
+      local cd = condition(a, "AutoTuned")
+      return cd and cd.status == "True" and condition(a, "Ready") and cd
+    end, 15)
+    assert.is_truthy(cond, "no AutoTuned condition: " .. json.encode(c:get(AV, "App", "hungry", "default").status))
+    assert.equal("OOMKilled", cond.reason)
+    assert.matches("OOMKilled at a memory limit of 512Mi", cond.message)
+    local a = c:get(AV, "App", "hungry", "default")
+    assert.equal("auto", a.status.autotune.mode)
+    assert.equal("1Gi", a.status.autotune.lastChange.memoryLimit)
+    assert.equal("OOMKilled", a.status.autotune.lastChange.reason)
+    local evs = events("default", "hungry")
+    assert.is_truthy(#evs >= 1, "no Event about the App")
+    local ev = evs[1]
+    assert.equal("AutoTuned", ev.reason)
+    assert.equal("Normal", ev.type)
+    assert.equal(a.metadata.uid, ev.involvedObject.uid)
+    assert.matches("set memory limit 1Gi", ev.message)
+    assert.equal("kipperd-autotune", ev.source.component)
+    -- kubectl describes it among the App's events
+    assert.matches("AutoTuned", k({ "get", "events", "--field-selector", "involvedObject.name=hungry" }))
+    -- 700Mi fits under 1Gi: no second doubling
+    local pods = json.decode(k({ "get", "pods", "-l", "app.kubernetes.io/instance=hungry", "-o", "json" })).items
+    for _, p in ipairs(pods) do
+      if p.spec.containers[1].resources.limits.memory == "1Gi" and p.status.containerStatuses then
+        assert.equal(0, p.status.containerStatuses[1].restartCount)
+      end
+    end
+  end)
+
+  it("auto: a later kip app deploy keeps the tuned limit", function()
+    env:ok({ "app", "deploy", "--name", "hungry", "--replicas", "2", "--no-wait" })
+    local a = eventually(function()
+      local x = c:get(AV, "App", "hungry", "default")
+      return x and x.spec.replicas == 2 and x
+    end, 10)
+    assert.equal("1Gi", a.spec.resources.memoryLimit)
+  end)
+
+  it("recommend: records the recommendation and changes nothing", function()
+    hungry_app("advice", "default", { mode = "recommend" }, "700Mi")
+    local a = eventually(function()
+      local x = c:get(AV, "App", "advice", "default")
+      return x and x.status and x.status.autotune and x.status.autotune.recommendation and x
+    end, 30)
+    assert.is_truthy(a, "no recommendation: " .. kd:output())
+    assert.equal("1Gi", a.status.autotune.recommendation.memoryLimit)
+    assert.equal("OOMKilled", a.status.autotune.recommendation.reason)
+    assert.is_nil(a.status.autotune.lastChange)
+    local cond = condition(a, "AutoTuned")
+    assert.equal("False", cond.status)
+    assert.equal("Recommended", cond.reason)
+    assert.matches("recommends memory limit 1Gi", cond.message)
+    assert.is_nil((a.spec.resources or {}).memoryLimit)
+    assert.equal("512Mi", limit_of(c:get("apps/v1", "Deployment", "advice", "default")))
+    local evs = events("default", "advice")
+    assert.equal(1, #evs)
+    assert.equal("AutoTuneRecommended", evs[1].reason)
+    -- later passes neither change the App nor repeat the Event
+    local rv = a.metadata.resourceVersion
+    os.execute("sleep 3")
+    local again = c:get(AV, "App", "advice", "default")
+    assert.is_nil((again.spec.resources or {}).memoryLimit)
+    assert.equal(1, #events("default", "advice"))
+    assert.same(a.status.autotune, again.status.autotune)
+    assert.is_truthy(rv)
+  end)
+
+  it("says so when the namespace's ResourceQuota leaves no room", function()
+    k({ "apply", "-f", "-" }, json.encode({ apiVersion = "v1", kind = "Namespace", metadata = { name = "tight" } }))
+    k({ "apply", "-f", "-" }, json.encode({ apiVersion = "v1", kind = "ResourceQuota", metadata = { name = "small", namespace = "tight" },
+      spec = { hard = { ["limits.memory"] = "512Mi" } } }))
+    hungry_app("boxed", "tight", { mode = "auto" }, "700Mi")
+    local a = eventually(function()
+      local x = c:get(AV, "App", "boxed", "tight")
+      return x and x.status and x.status.autotune and x.status.autotune.blocked and x
+    end, 30)
+    assert.is_truthy(a, "not blocked: " .. kd:output())
+    assert.equal("QuotaExceeded", a.status.autotune.blocked.reason)
+    assert.matches("ResourceQuota small %(limits.memory 512Mi", a.status.autotune.blocked.message)
+    assert.is_nil((a.spec.resources or {}).memoryLimit)
+    local cond = condition(a, "AutoTuned")
+    assert.equal("False", cond.status)
+    assert.equal("QuotaExceeded", cond.reason)
+    local evs = events("tight", "boxed")
+    assert.equal("AutoTuneBlocked", evs[1].reason)
+    assert.equal("Warning", evs[1].type)
+  end)
+end)
