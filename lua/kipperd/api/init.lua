@@ -15,7 +15,7 @@ M.BASE = "/api/v1"
 
 -- Endpoint modules, in the order their routes are documented.
 -- "meta" comes last: its OpenAPI document lists every route registered before it.
-M.MODULES = { "auth", "cluster", "services", "routes", "users", "meta" }
+M.MODULES = { "auth", "cluster", "projects", "apps", "services", "routes", "users", "meta" }
 
 ---@class kipperd.api.Deps
 ---@field client table kip.k8s client
