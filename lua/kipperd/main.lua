@@ -218,7 +218,9 @@ local function run(argv)
     local autotune = require "kipperd.autotune"
     local tpolicy, terr = autotune.load_policy()
     if not tpolicy then errors.fail("cannot load the tuner policy: " .. tostring(terr), "Fix plugins/tuners/autotune.lua, or pass --autotune-interval 0.") end
-    tuner = autotune.new({ client = client, interval = flags["autotune-interval"], policy = tpolicy })
+    -- its own client: its requests are not the engine's (kipperd_api_requests_total)
+    tuner = autotune.new({ client = k8s.client.new(conn, { timeout = 30, user_agent = "kipperd/" .. require("kip.host").version() }),
+      interval = flags["autotune-interval"], policy = tpolicy })
   end
   local failure
   local next_resync, next_key, next_sweep = 0, 0, 0

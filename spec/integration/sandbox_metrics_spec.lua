@@ -75,8 +75,8 @@ describe("sandbox metrics.k8s.io", function()
     assert.equal("194560Ki", c.usage.memory)
     assert.equal("250000000n", c.usage.cpu)
     local dflt = raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/" .. plain.metadata.name).containers[1]
-    assert.equal("81920Ki", dflt.usage.memory) -- 40% of 200Mi
-    assert.equal("20000000n", dflt.usage.cpu)  -- 20% of 100m
+    assert.equal("102400Ki", dflt.usage.memory) -- half of 200Mi
+    assert.equal("50000000n", dflt.usage.cpu)  -- half of 100m
     -- the pod's own annotation wins over its Deployment's
     k({ "annotate", "pod", share.metadata.name, "sandbox.kipper.run/memory-usage=300Mi" })
     pm = raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/" .. share.metadata.name)
@@ -95,11 +95,11 @@ describe("sandbox metrics.k8s.io", function()
     assert.is_truthy(pod_of("plain"))
     local out = k({ "top", "pod", "-l", "app=plain" })
     assert.matches("NAME%s+CPU%(cores%)%s+MEMORY%(bytes%)", out)
-    assert.matches("plain%-[%w-]+%s+20m%s+80Mi", out)
+    assert.matches("plain%-[%w-]+%s+50m%s+100Mi", out)
     local nodes = k({ "top", "node" })
     assert.matches("sandbox%-node%s+%d+m", nodes)
     local containers = k({ "top", "pod", "--containers", "-l", "app=plain" })
-    assert.matches("main%s+20m%s+80Mi", containers)
+    assert.matches("main%s+50m%s+100Mi", containers)
   end)
 
   it("OOM-kills a container whose memory use is above its limit, again after a back-off", function()

@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- metrics.k8s.io/v1beta1 in the sandbox API, as metrics-server serves it: PodMetrics and
 -- NodeMetrics (get and list, label selectors) with simulated usage, so `kubectl top` and the
--- auto-tuner have numbers. A container uses 40% of its memory and 20% of its CPU request unless
+-- auto-tuner have numbers. A container uses half of its memory and CPU requests unless
 -- annotations on its pod, or on the pod's ReplicaSet or Deployment, say otherwise:
 -- sandbox.kipper.run/memory-usage and sandbox.kipper.run/cpu-usage ("900Mi", "250m", or "95%" of
 -- the request). Uses kip.json, kip.policy.quantity, kip.sandbox.selectors and kip.sandbox.status.
@@ -17,7 +17,7 @@ M.GROUP, M.VERSION = "metrics.k8s.io", "v1beta1"
 M.MEMORY_USAGE = "sandbox.kipper.run/memory-usage"
 M.CPU_USAGE = "sandbox.kipper.run/cpu-usage"
 M.OOM = "sandbox.kipper.run/oom"
-M.DEFAULT_SHARE = { memory = 0.4, cpu = 0.2 }
+M.DEFAULT_SHARE = { memory = 0.5, cpu = 0.5 } -- inside the auto-tuner's 30-90% band
 M.FALLBACK = { memory = 64 * 2 ^ 20, cpu = 0.005 } -- a container without a request
 M.WINDOW = "30s"
 

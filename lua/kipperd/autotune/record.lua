@@ -64,6 +64,7 @@ function M.plan(app, result, current, now)
   if result.mode == "off" then
     out.autotune = { mode = "off", lastChange = prev.lastChange }
     out.condition = { type = M.CONDITION, status = "False", reason = "Disabled", message = "spec.autotune.mode is off" }
+    out.quiet = M.quiet(app, out)
     return out
   end
   local changes = result.changes or {}
@@ -110,7 +111,20 @@ function M.plan(app, result, current, now)
   cond = cond or { status = "True", reason = "NoChangeNeeded", message = "the resources fit the usage seen so far" }
   cond.type = M.CONDITION
   out.condition = cond
+  out.quiet = M.quiet(app, out)
   return out
+end
+
+---Whether a plan has nothing to say about an App the tuner never wrote about: then it writes
+---nothing (an App's status gains autotune and AutoTuned only once there is something to tell).
+function M.quiet(app, plan)
+  local prev = type(app.status) == "table" and app.status.autotune
+  if prev and next(prev) then return false end
+  for _, c in ipairs(type(app.status) == "table" and app.status.conditions or {}) do
+    if c.type == M.CONDITION then return false end
+  end
+  local at = plan.autotune
+  return not (at.recommendation or at.lastChange or at.blocked or plan.apply or #plan.events > 0)
 end
 
 -- A merge patch turning `old` into `new`: keys `new` lacks become null, nested objects recurse.
@@ -205,6 +219,7 @@ function M.write(c, app, plan, now)
       wrote = true
     end
   end
+  if plan.quiet then return false end
   local prev = type(app.status) == "table" and app.status.autotune or nil
   local conds = M.conditions(app, plan.condition, now)
   if conds or not tables.equal(prev, plan.autotune) then
