@@ -313,6 +313,24 @@ describe("kipperd apps API", function()
     assert.same({}, doc.items)
   end)
 
+  it("shows an app kipperd cannot run as Failed, with the reason in its conditions and events", function()
+    assert(c:create({ apiVersion = AV, kind = "App", metadata = { name = "broken", namespace = "shop-staging" },
+      spec = { image = "nginxdemos/hello:0.4", secrets = { "MISSING_KEY" } } }))
+    local d = eventually(function()
+      local _, x = call("GET", APPS .. "/broken" .. STAGING, nil, MVIEWER)
+      return x.status == "Failed" and x
+    end, 20)
+    assert(d, env.kd:output())
+    local cond
+    for _, x in ipairs(d.conditions) do if x.type == "Ready" then cond = x end end
+    assert.equal("False", cond.status)
+    assert.equal("SecretMissing", cond.reason)
+    assert.matches("MISSING_KEY", cond.message, 1, true)
+    local _, list = call("GET", APPS .. STAGING, nil, VIEWER)
+    assert.equal("Failed", list.items[1].status)
+    assert.equal(204, (call("DELETE", APPS .. "/broken" .. STAGING, nil, MDEPLOYER)))
+  end)
+
   it("never answered 500 and kipperd still runs", function()
     assert.is_true(env.kd:running())
     assert.is_nil(env.kd:output():match("API handler failed"), env.kd:output())

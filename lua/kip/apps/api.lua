@@ -75,7 +75,7 @@ function M.must_get(c, kind, name, namespace)
   local list_cmd = string.format("kip %s list", M.noun(kind))
   errors.fail(string.format("there is no %s", M.describe(kind, name, namespace)),
     namespace and string.format("Run '%s' to see them (add -n NAMESPACE or --project for another namespace).", list_cmd)
-      or string.format("Run '%s' to see them.", list_cmd))
+      or string.format("Run '%s' to see them.", list_cmd), 404)
 end
 
 ---Server-side applies obj with field manager "kip" (forced: kip's intent wins over other
