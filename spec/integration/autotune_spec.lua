@@ -3,7 +3,8 @@
 -- whose simulated containers use the memory their Deployment's sandbox.kipper.run/memory-usage
 -- annotation says and are OOMKilled above their limit. auto: the memory limit doubles in the App's
 -- spec (field manager kipperd-autotune), the Deployment rolls, an Event and the AutoTuned
--- condition say why, and `kip app deploy` keeps the tuned value; recommend: the recommendation is
+-- condition say why, and `kip app deploy` keeps the tuned value (and sets the mode with
+-- --autotune); recommend: the recommendation is
 -- recorded and nothing changes; a ResourceQuota without room blocks the change, and says so.
 local json = require "kip.json"
 local kipcli = require "helpers.kipcli"
@@ -117,6 +118,21 @@ describe("autotune with kipperd", function()
       return x and x.spec.replicas == 2 and x
     end, 10)
     assert.equal("1Gi", a.spec.resources.memoryLimit)
+  end)
+
+  it("kip app deploy --autotune sets the mode, keeping the other settings", function()
+    env:ok({ "app", "deploy", "--name", "tuned", "--image", "ghcr.io/acme/tuned:1", "--autotune", "auto", "--no-wait" })
+    local a = assert(c:get(AV, "App", "tuned", "default"))
+    assert.equal("auto", a.spec.autotune.mode)
+    assert(c:patch(AV, "App", "tuned", "default", { spec = { autotune = { maxMemory = "2Gi" } } }))
+    env:ok({ "app", "update", "tuned", "--autotune", "off", "--no-wait" })
+    a = assert(c:get(AV, "App", "tuned", "default"))
+    assert.same({ mode = "off", maxMemory = "2Gi" }, a.spec.autotune)
+    local bad = env:kip({ "app", "update", "tuned", "--autotune", "sometimes" })
+    assert.equal(2, bad.status)
+    assert.matches("%-%-autotune must be one of", bad.stderr)
+    -- an App that never had anything to tell gets no autotune status
+    assert.is_nil((a.status or {}).autotune)
   end)
 
   it("recommend: records the recommendation and changes nothing", function()

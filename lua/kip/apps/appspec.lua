@@ -29,6 +29,8 @@ M.flags = {
     help = "set a secret variable (kept in Secret app-NAME-secrets); KEY alone asks for the value without echo" },
   { name = "memory", arg = "QUANTITY", help = "memory request, e.g. 256Mi" },
   { name = "cpu", arg = "QUANTITY", help = "CPU request, e.g. 250m" },
+  { name = "autotune", arg = "MODE", choices = { "off", "recommend", "auto" },
+    help = "the auto-tuner: off, recommend (record what it would change; the default) or auto (change the resources)" },
   { name = "profile", arg = "PROFILE", choices = schema.PROFILES,
     help = "a sizing profile: " .. table.concat(schema.PROFILES, ", ") },
   { name = "domain", arg = "HOST", help = "also serve the app on this host name (with HTTPS when the cluster has certificates)" },
@@ -181,6 +183,7 @@ function M.changes(f)
     ch.resources = ch.resources or {}
     ch.resources.profile = f.profile
   end
+  if f.autotune then ch.autotune = { mode = f.autotune } end
   return ch, M.parse_secrets(f.secret)
 end
 

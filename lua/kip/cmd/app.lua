@@ -44,7 +44,7 @@ local function deploy_or_update(ctx, name, must_exist)
   appflow.timeout(ctx)
   if must_exist and next(changes) == nil and #entries == 0 then
     errors.usage("nothing to change", "Give at least one of --image, --port, --replicas, --env, --secret, --memory, " ..
-      "--cpu, --profile or --domain.")
+      "--cpu, --profile, --autotune or --domain.")
   end
   local c, ns = target(ctx)
   local app, what = appflow.deploy(c, ns, name, changes, entries, { must_exist = must_exist, ask = secrets.ask_missing })
