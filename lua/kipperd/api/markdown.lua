@@ -11,10 +11,14 @@ local M = {}
 
 M.MARKER = "<!-- Generated from the OpenAPI document by scripts/api_doc.lua: do not edit below this line. -->"
 
--- A k8s client that must never be called: building the routes needs none.
-local function no_client()
-  return setmetatable({}, { __index = function(_, k)
-    error("kipperd.api.markdown: the routes touched the cluster (client." .. tostring(k) .. ") while being built", 2)
+---A stand-in for a kip.k8s client that fails when any of its methods is called: building the
+---routes needs no cluster. Its conn names no reachable server.
+---@return table client
+function M.no_client()
+  return setmetatable({ conn = { server = "https://no-cluster.invalid" } }, { __index = function(_, k)
+    return function()
+      error("kipperd.api.markdown: the routes called the cluster (client:" .. tostring(k) .. ") while being built", 2)
+    end
   end })
 end
 
@@ -23,7 +27,7 @@ end
 ---@param version? string the document's info.version (default "dev": the docs do not change per build)
 ---@return table document
 function M.document(version)
-  local r = require("kipperd.api").new({ client = no_client() })
+  local r = require("kipperd.api").new({ client = M.no_client() })
   return openapi.build(r.docs, { version = version or "dev" })
 end
 
@@ -44,7 +48,7 @@ end
 local function success(op)
   local codes = {}
   for code in pairs(op.responses) do
-    if code:match("^2") then codes[#codes + 1] = code end
+    if code:match("^[12]") then codes[#codes + 1] = code end
   end
   table.sort(codes)
   return codes[1], op.responses[codes[1]]
@@ -53,7 +57,7 @@ end
 local function error_codes(op)
   local codes = {}
   for code in pairs(op.responses) do
-    if not code:match("^2") then codes[#codes + 1] = code end
+    if not code:match("^[12]") then codes[#codes + 1] = code end
   end
   table.sort(codes)
   return codes

@@ -112,7 +112,8 @@ local function operation(route, security)
     responses[status] = { description = doc.response_description or "OK", content = { ["application/json"] = {
       schema = M.schema_of(doc.response), example = doc.response } } }
   else
-    responses[status] = { description = doc.response_description or (status == "204" and "Done (no body)." or "OK") }
+    local text = status == "204" and "Done (no body)." or status == "101" and "Switching Protocols: the WebSocket is open." or "OK"
+    responses[status] = { description = doc.response_description or text }
   end
   local op = {
     tags = doc.tag and json.array({ doc.tag }) or nil,
