@@ -21,6 +21,15 @@ local function quoted(v)
   return type(v) == "string" and string.format("%q", v) or tostring(v)
 end
 
+-- Whether v is a list: a JSON array, or a table whose keys are exactly 1..n (empty counts).
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  if json.is_array(v) then return true end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  return n == #v
+end
+
 ---Whether text looks like an e-mail address.
 function M.is_email(text)
   return type(text) == "string" and #text >= 3 and #text <= 254 and text:match("^[^%s@:]+@[^%s@:]+$") ~= nil
@@ -121,7 +130,7 @@ end
 ---@param list any
 ---@return table members
 function M.body_members(list)
-  if type(list) ~= "table" or (next(list) ~= nil and not json.is_array(list)) then
+  if not is_list(list) then
     errors.usage("members takes a list of {email, role}")
   end
   local members = {}
@@ -154,7 +163,7 @@ function M.body_spec(body)
   end
   if body.environments ~= nil then
     local list = body.environments
-    if type(list) ~= "table" or (next(list) ~= nil and not json.is_array(list)) then
+    if not is_list(list) then
       errors.usage("environments takes a list of {name, quota?}")
     end
     local envs = {}

@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
--- kip.apps.appspec: the checks of deploy's flags (usage errors) and the merge of what was given
--- into the live App's spec.
+-- kip.apps.appspec: the checks of deploy's flags and of console API bodies (usage errors), the
+-- merge of what was given into the live App's spec, and environment edits.
 local appspec = require "kip.apps.appspec"
 
 local function usage(fn)
@@ -44,6 +44,48 @@ describe("kip.apps.appspec", function()
       route = { host = "new.example.com", path = "/" }, secrets = { "X", "Y" }, serviceBindings = { { service = "db" } } }, spec)
     assert.same({ A = "1", B = "2" }, live.env)
     assert.same({ image = "x" }, appspec.merge(nil, { image = "x" }))
+  end)
+
+  it("turns a console API body into the same changes, messages naming the field", function()
+    local ch = appspec.body_changes({ name = "web", image = "nginx:1", port = 80, replicas = 0, env = { A = "1" }, cpu = "250m",
+      memory = "256Mi", domain = "api.example.com", health_path = "/healthz", autotune = { mode = "auto", max_memory = "2Gi" } })
+    assert.same({ image = "nginx:1", port = 80, replicas = 0, env = { A = "1" }, resources = { cpu = "250m", memory = "256Mi" },
+      host = "api.example.com", health_path = "/healthz", autotune = { mode = "auto", maxMemory = "2Gi" } }, ch)
+    assert.same({}, appspec.body_changes({ name = "web" }))
+    local bad = {
+      { { port = "80x" }, "port takes a whole number from 1 to 65535, not \"80x\"" },
+      { { port = 8.5 }, "port takes a whole number" },
+      { { replicas = false }, "replicas takes a whole number from 0 to 10000, not false" },
+      { { image = 7 }, "image takes an image reference, not 7" },
+      { { cpu = {} }, "cpu takes a quantity" },
+      { { env = "A=1" }, "env takes an object" },
+      { { env = { A = 1 } }, "env.A takes a string, not 1" },
+      { { env = { ["A B"] = "1" } }, "invalid variable name \"A B\"" },
+      { { health_path = "/a b" }, "health_path takes a path starting with /" },
+      { { autotune = "auto" }, "autotune.mode takes off, recommend or auto, not \"auto\"" },
+      { { autotune = { mode = "auto", max_memory = "x" } }, "autotune.max_memory takes a quantity" },
+      { { secret = { "A=1" } }, "unknown field \"secret\"" },
+    }
+    for _, case in ipairs(bad) do
+      local msg = usage(function() appspec.body_changes(case[1]) end)
+      assert.matches(case[2], msg, 1, true)
+      assert.is_nil(msg:find("--", 1, true), msg)
+    end
+  end)
+
+  it("merges health path and auto-tuner settings, keeping the tuner's other fields", function()
+    local spec = appspec.merge({ image = "x", autotune = { mode = "recommend", cooldown = 60 }, healthCheck = { port = 81 } },
+      { health_path = "/ready", autotune = { mode = "auto" } })
+    assert.same({ image = "x", autotune = { mode = "auto", cooldown = 60 }, healthCheck = { port = 81, path = "/ready" } }, spec)
+  end)
+
+  it("edits the environment: sets, unsets, and names the keys it did not have", function()
+    local live = { image = "x", env = { A = "1", B = "2" } }
+    local spec, absent = appspec.edit_env(live, { C = "3", A = "9" }, { "B", "NOPE" })
+    assert.same({ A = "9", C = "3" }, spec.env)
+    assert.same({ "NOPE" }, absent)
+    assert.same({ A = "1", B = "2" }, live.env)
+    assert.same({ A = "1", B = "2" }, (appspec.edit_env(live, nil, nil)).env)
   end)
 
   it("builds the App object, keeping the live annotations (kip apply's allow-root, the restart stamp)", function()
