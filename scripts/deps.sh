@@ -23,6 +23,10 @@ missing=""
 for p in $packages; do
 	installed "$p" || missing="$missing $p"
 done
+# The console's build (npm ci, vite build, vitest) needs node and npm. Added only when the commands
+# are missing, so an installed Node.js (a newer one from another source) is never replaced.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 want_optional=""
 for p in $optional; do
 	installed "$p" || want_optional="$want_optional $p"

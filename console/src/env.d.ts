@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
+// Lets TypeScript import single-file components.
+declare module '*.vue' {
+  import type { DefineComponent } from 'vue'
+  const component: DefineComponent<object, object, unknown>
+  export default component
+}
