@@ -3,7 +3,8 @@
 -- ?environment=ENV query parameter, picked as the CLI picks it when left out (the only one, else
 -- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
 -- kip error, which the router answers 400. Also every namespace of a Project, and the Projects a
--- user may see (for cluster-wide views). Uses kip.apps.namespace, kip.apps.api,
+-- user may see (for cluster-wide views), and the scope of a request (user, project, role,
+-- namespace) once its role is checked. Uses kip.apps.namespace, kip.apps.api,
 -- kipperd.api.access and kipperd.api.router.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
@@ -25,6 +26,21 @@ function M.namespace(req, project)
   if env == "" then env = nil end
   if env then api.check_name("environment", env) end
   return namespace.of_environment(project, env)
+end
+
+---The scope of a project-scoped request when the caller's role there reaches need: {user,
+---project, role, namespace, environment}; or nil and the response (401, 403, 404, 503).
+---@param check table kipperd.api.access (deps.access)
+---@param req table kip.server request with req.params.project
+---@param need string "viewer", "deployer" or "owner"
+---@param what? string what is being done, for the 403 message ("deploy apps")
+---@return table|nil scope
+---@return table|nil response
+function M.scope(check, req, need, what)
+  local user, project, role = check:project(req, need, what)
+  if not user then return nil, project end
+  local ns, env = M.namespace(req, project)
+  return { user = user, project = project, role = role, namespace = ns, environment = env }
 end
 
 ---The namespaces of a Project, each with its environment: {namespace, environment}, one per

@@ -4,10 +4,11 @@
 -- (project owners; admins count as owners). Writes go through the Project resource as `kip
 -- project` writes it, with its checks (kip.apps.project, kip.apps.projectspec). A ProjectView
 -- shows the caller's role, each environment's namespace and quota, the members and how many apps
--- and services run in the project. Uses kipperd.api.{access,router} (deps.access checks the
--- roles), kip.apps.* and kip.json.
+-- and services run in the project. Uses kipperd.api.{access,environment,router} (deps.access
+-- checks the roles), kip.apps.* and kip.json.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
+local environment = require "kipperd.api.environment"
 local errors = require "kip.cli.errors"
 local json = require "kip.json"
 local namespace = require "kip.apps.namespace"
@@ -88,12 +89,11 @@ function M.routes(r, deps)
   r:add("GET", BASE, function(req)
     local user, res = check:user(req)
     if not user then return res end
+    local projects, err = environment.visible_projects(c, user)
+    if not projects then return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.") end
     local counts = M.counts(c)
     local items = {}
-    for _, p in ipairs(api.list(c, api.API_VERSION, "Project", {})) do
-      if access.can_see(user, p) then items[#items + 1] = M.view(p, user, counts) end
-    end
-    table.sort(items, function(a, b) return a.name < b.name end)
+    for _, p in ipairs(projects) do items[#items + 1] = M.view(p, user, counts) end
     return router.json(200, { items = json.array(items) })
   end, { summary = "List the projects the caller can see", tag = "Projects", access = "any user",
     response = { items = { EXAMPLE } } })
