@@ -202,7 +202,8 @@ local function run(argv)
     engine = engine, catalog = engine.catalog, secure_cookies = not flags["insecure-cookies"] })
   local auth = api.auth
   local console = open_console(flags.console)
-  local srv, lerr = server.listen({ listen = flags.listen, threads = 4,
+  -- each open live-log WebSocket holds a server thread: room for all of them and the API besides
+  local srv, lerr = server.listen({ listen = flags.listen, threads = 8 + require("kipperd.logs").MAX_SESSIONS,
     handler = require("kipperd.http").handler(engine, api_router, console) })
   if not srv then errors.fail("cannot listen on " .. flags.listen .. ": " .. tostring(lerr), "Pick another address with --listen.") end
   local host = flags.listen:match("^(.*):%d+$")
@@ -253,6 +254,7 @@ local function run(argv)
     engine:probe(10)
     if heartbeat then heartbeat:tick(now) end
     if tuner and engine:ready() then tuner:tick(now) end
+    if api.logs then api.logs:step(now) end
     if now >= next_resync then
       if next_resync > 0 then log.debug("resync", { queued = engine:resync() }) end
       next_resync = now + flags.resync
@@ -265,7 +267,8 @@ local function run(argv)
   end
   log.info("stopping", { signal = why })
   engine:close()
-  srv:close()
+  srv:close() -- open log WebSockets get a close frame (1001)
+  if api.logs then api.logs:close() end
   return 0
 end
 

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Pod logs in the sandbox API: there are no containers, so every line is simulated and says
--- so. Supports container, tailLines, sinceSeconds, timestamps, previous and follow (new lines
--- streamed every second while the pod exists). Uses kip.server streams.
+-- so. Supports container, tailLines, sinceSeconds, timestamps, previous (for a container whose
+-- status shows a restart: its lines say "previous") and follow (new lines streamed every second
+-- while the pod exists). Uses kip.server streams.
 local server = require "kip.server"
 local status = require "kip.sandbox.status"
 
@@ -9,9 +10,9 @@ local M = {}
 
 local LINES_BEFORE = 20 -- lines a pod has "printed" when first asked
 
-local function line(pod, container, n, stamp)
-  local text = string.format("[kip sandbox] simulated log line %d from pod %s container %s (no real container runs here)",
-    n, pod.metadata.name, container)
+local function line(pod, container, n, stamp, previous)
+  local text = string.format("[kip sandbox] simulated log line %d from pod %s %scontainer %s (no real container runs here)",
+    n, pod.metadata.name, previous and "previous " or "", container)
   if stamp then text = os.date("!%Y-%m-%dT%H:%M:%S.000000000Z") .. " " .. text end
   return text .. "\n"
 end
@@ -28,12 +29,21 @@ local function container_of(pod, q)
     pod.metadata.name, table.concat(names, " ")))
 end
 
+-- How often the container restarted, from the pod's status.
+local function restarts(pod, container)
+  for _, cs in ipairs((pod.status or {}).containerStatuses or {}) do
+    if cs.name == container then return cs.restartCount or 0 end
+  end
+  return 0
+end
+
 ---Answers GET .../pods/NAME/log.
 function M.serve(api, def, ns, name, q)
   local pod = api.store:get(def, ns, name)
   if not pod then status.not_found(def, name) end
   local container = container_of(pod, q)
-  if q.previous == "true" then
+  local previous = q.previous == "true"
+  if previous and restarts(pod, container) == 0 then
     status.bad_request(string.format("previous terminated container %q in pod %q not found", container, name))
   end
   local phase = pod.status and pod.status.phase
@@ -48,8 +58,8 @@ function M.serve(api, def, ns, name, q)
   local since = tonumber(q.sinceSeconds or "")
   if since and since < total then from = math.max(from, total - since + 1) end
   local text = {}
-  for n = from, total do text[#text + 1] = line(pod, container, n, stamp) end
-  if q.follow ~= "true" then
+  for n = from, total do text[#text + 1] = line(pod, container, n, stamp, previous) end
+  if q.follow ~= "true" or previous then -- a terminated container's log just ends
     return { status = 200, headers = { ["Content-Type"] = "text/plain" }, body = table.concat(text) }
   end
   local stream = server.stream()

@@ -126,19 +126,29 @@ local function unauthorized(message, hint)
   return router.error(401, message, hint, { ["WWW-Authenticate"] = 'Bearer realm="kipper", error="invalid_token"' })
 end
 
----Authenticates a request by its bearer token only (cookies are never looked at): the user (a
----view, current from the users Secret) and the claims, or nil and the 401/503 response.
+M.WS_TOKEN_PREFIX = "bearer."
+
+---The bearer token a WebSocket upgrade carries in Sec-WebSocket-Protocol (browsers cannot set
+---Authorization there): the offered protocol "bearer.TOKEN", as in
+---`new WebSocket(url, ["kipper.logs.v1", "bearer." + token])`.
 ---@param req table kip.server request
+---@return string|nil token
+function M.websocket_token(req)
+  local offered = (req.headers or {})["sec-websocket-protocol"]
+  if type(offered) ~= "string" then return nil end
+  for p in offered:gmatch("[^,%s]+") do
+    if p:sub(1, #M.WS_TOKEN_PREFIX) == M.WS_TOKEN_PREFIX then return p:sub(#M.WS_TOKEN_PREFIX + 1) end
+  end
+end
+
+---Authenticates a token (an access token from login or refresh): the user (a view, current from
+---the users Secret) and the claims, or nil and the 401/503 response.
+---@param token string|nil
 ---@return table|nil user
 ---@return table claims_or_response
-function Api:authenticate(req)
+function Api:authenticate_token(token)
   if not self.signer then return nil, unavailable() end
-  local auth = (req.headers or {})["authorization"]
-  local token = type(auth) == "string" and auth:match("^[Bb]earer +([%w%-_%.]+)%s*$")
-  if not token then
-    return nil, router.error(401, "authentication required", "Send Authorization: Bearer TOKEN (from POST /api/v1/auth/login).",
-      { ["WWW-Authenticate"] = 'Bearer realm="kipper"' })
-  end
+  if type(token) ~= "string" or not token:match("^[%w%-_%.]+$") then return nil, unauthorized("invalid token") end
   local claims, _, code = self.signer:verify(token)
   if not claims then
     if code == "expired" then return nil, unauthorized("the token has expired", "Refresh it with POST /api/v1/auth/refresh.") end
@@ -157,6 +167,25 @@ function Api:authenticate(req)
     return nil, unauthorized("the token was revoked", "Log in again.")
   end
   return user, claims
+end
+
+---Authenticates a request by its bearer token only (cookies are never looked at): the
+---Authorization header, or for a WebSocket upgrade the offered subprotocol "bearer.TOKEN"
+---(M.websocket_token). The user and the claims, or nil and the 401/503 response.
+---@param req table kip.server request
+---@return table|nil user
+---@return table claims_or_response
+function Api:authenticate(req)
+  if not self.signer then return nil, unavailable() end
+  local auth = (req.headers or {})["authorization"]
+  local token = type(auth) == "string" and auth:match("^[Bb]earer +([%w%-_%.]+)%s*$")
+  if not token and req.websocket then token = M.websocket_token(req) end
+  if not token then
+    local hint = req.websocket and "Offer the subprotocol bearer.TOKEN (Sec-WebSocket-Protocol: kipper.logs.v1, bearer.TOKEN)."
+      or "Send Authorization: Bearer TOKEN (from POST /api/v1/auth/login)."
+    return nil, router.error(401, "authentication required", hint, { ["WWW-Authenticate"] = 'Bearer realm="kipper"' })
+  end
+  return self:authenticate_token(token)
 end
 
 function Api:login(req)

@@ -15,7 +15,7 @@ M.BASE = "/api/v1"
 
 -- Endpoint modules, in the order their routes are documented.
 -- "meta" comes last: its OpenAPI document lists every route registered before it.
-M.MODULES = { "auth", "cluster", "projects", "apps", "services", "routes", "users", "meta" }
+M.MODULES = { "auth", "cluster", "projects", "apps", "logs", "services", "routes", "users", "meta" }
 
 ---@class kipperd.api.Deps
 ---@field client table kip.k8s client
@@ -24,6 +24,7 @@ M.MODULES = { "auth", "cluster", "projects", "apps", "services", "routes", "user
 ---@field engine? table kip.reconcile.engine (engine.cluster: the cluster settings once loaded)
 ---@field catalog? table the service catalog
 ---@field version string kipperd's version
+---@field logs? table kipperd.logs hub of the live log WebSockets (set by kipperd.api.logs; main loop: logs:step)
 
 ---Builds the API.
 ---@param opts {client: table, engine?: table, catalog?: table, secure_cookies?: boolean}
