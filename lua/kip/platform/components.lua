@@ -195,6 +195,7 @@ local function rbac_rules()
     rule("rbac.authorization.k8s.io", { "clusterrolebindings" }, WRITE), -- a Project's members may read it
     rule("cert-manager.io", { "certificates" }, READ),
     rule("coordination.k8s.io", { "leases" }, WRITE),
+    rule("metrics.k8s.io", { "pods" }, { "get", "list" }), -- the auto-tuner's usage samples
   })
 end
 
