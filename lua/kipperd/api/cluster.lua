@@ -182,6 +182,7 @@ function M.routes(r, deps)
     if not report then return api_failed(err) end
     return router.json(200, report)
   end, { summary = "The cluster's health: nodes, components and versions", tag = "Cluster", access = "any user",
+    optional = { "cluster_id", "zone", "issuer", "kubernetes_version", "kubelet_version", "internal_ip", "cpu", "memory", "created_at" },
     response = { cluster_id = "203-0-113-10", zone = "kipper.run", issuer = "letsencrypt", kipperd_version = "0.7.0",
       kubernetes_version = "v1.33.1+k3s1", healthy = true,
       nodes = { { name = "server-1", ready = true, status = "Ready", roles = { "control-plane", "master" },

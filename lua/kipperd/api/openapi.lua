@@ -22,9 +22,12 @@ M.TAGS = {
   { name = "Users", description = "The console's users (admins only)." },
 }
 
--- The JSON schema of an example value (objects list their properties, all of them required;
--- arrays take their items' schema from the first element).
-function M.schema_of(value)
+---The JSON schema of an example value: objects list their properties, all required but those
+---named in optional (at any depth); arrays take their items' schema from the first element.
+---@param value any
+---@param optional? table<string, boolean> property names that may be left out
+---@return table schema
+function M.schema_of(value, optional)
   local t = math.type(value) or type(value)
   if t == "integer" then return { type = "integer" } end
   if t == "float" then return { type = "number" } end
@@ -35,16 +38,16 @@ function M.schema_of(value)
   for _ in pairs(value) do n = n + 1 end
   if json.is_array(value) or (n > 0 and n == #value) then
     if #value == 0 then return { type = "array" } end
-    return { type = "array", items = M.schema_of(value[1]) }
+    return { type = "array", items = M.schema_of(value[1], optional) }
   end
   local props, required = {}, {}
   for k, v in pairs(value) do
-    props[k] = M.schema_of(v)
-    required[#required + 1] = k
+    props[k] = M.schema_of(v, optional)
+    if not (optional and optional[k]) then required[#required + 1] = k end
   end
-  if #required == 0 then return { type = "object" } end
+  if next(props) == nil then return { type = "object" } end
   table.sort(required)
-  return { type = "object", properties = props, required = json.array(required) }
+  return { type = "object", properties = props, required = #required > 0 and json.array(required) or nil }
 end
 
 ---Whether a route needs no token (its access note starts with "public").
@@ -104,13 +107,20 @@ local function errors_for(method, path, doc)
   return out
 end
 
+local function set_of(list)
+  local out = {}
+  for _, k in ipairs(list or {}) do out[k] = true end
+  return out
+end
+
 local function operation(route, security)
   local doc, method, path = route.doc, route.method, route.path
+  local optional = set_of(doc.optional)
   local status = tostring(doc.status or 200)
   local responses = errors_for(method, path, doc)
   if doc.response ~= nil then
     responses[status] = { description = doc.response_description or "OK", content = { ["application/json"] = {
-      schema = M.schema_of(doc.response), example = doc.response } } }
+      schema = M.schema_of(doc.response, optional), example = doc.response } } }
   else
     local text = status == "204" and "Done (no body)." or status == "101" and "Switching Protocols: the WebSocket is open." or "OK"
     responses[status] = { description = doc.response_description or text }
@@ -126,7 +136,7 @@ local function operation(route, security)
     security = M.is_public(doc) and json.array({}) or security,
   }
   if doc.body ~= nil then
-    op.requestBody = { required = true, content = { ["application/json"] = { schema = M.schema_of(doc.body), example = doc.body } } }
+    op.requestBody = { required = true, content = { ["application/json"] = { schema = M.schema_of(doc.body, optional), example = doc.body } } }
   end
   if doc.websocket then op["x-kipper-websocket"] = doc.websocket end
   return op

@@ -109,6 +109,8 @@ end
 ---@field body? table an example request body (its shape documents the schema)
 ---@field response? any an example response body
 ---@field status? integer the success status (default 200)
+---@field conflict? string when it answers 409
+---@field optional? string[] property names of the examples that may be left out (the rest are required)
 ---@field description? string more text
 
 ---Adds a route: method ("GET", "POST", ...) and a path whose segments may be {name} parameters.

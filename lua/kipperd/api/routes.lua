@@ -131,6 +131,7 @@ function M.routes(r, deps)
     return router.json(200, { items = json.array(items) })
   end, { summary = "Every host served, its app and its TLS state", tag = "Routes",
     access = "any user (the projects they may see; admins see every namespace)",
+    optional = { "project", "environment", "app", "service", "port", "secret", "issuer", "message" },
     response = { items = { { host = "web-shop.203-0-113-10.kipper.run", url = "https://web-shop.203-0-113-10.kipper.run",
       project = "shop", environment = "default", namespace = "shop", ingress = "web", app = "web", service = "web", port = "http",
       tls = { enabled = true, secret = "web-tls", ready = true, issuer = "letsencrypt",

@@ -65,6 +65,9 @@ function M.view(svc, env, entry)
   }
 end
 
+-- What a ServiceView may lack (no status yet, a condition without a message).
+local VIEW_OPTIONAL = { "host", "port", "version", "storage", "reason", "message", "last_transition_time", "created_at" }
+
 local EXAMPLE = { name = "db", namespace = "shop", environment = "default", type = "postgres", version = "17",
   storage = "10Gi", ready = true, status = "Ready", host = "db.shop.svc.cluster.local", port = 5432,
   secret = "db-credentials", conditions = { { type = "Ready", status = "True", reason = "Ready", message = "1/1 ready",
@@ -120,7 +123,7 @@ function M.routes(r, deps)
     table.sort(items, function(a, b) return a.name < b.name end)
     return router.json(200, { items = json.array(items) })
   end, { summary = "List the services of a project's environment", tag = "Services", access = "project viewer",
-    query = environment.QUERY, response = { items = { EXAMPLE } } })
+    query = environment.QUERY, response = { items = { EXAMPLE } }, optional = VIEW_OPTIONAL })
 
   r:add("POST", BASE, function(req)
     local s, res = scope(req, "deployer", "create services")
@@ -145,6 +148,7 @@ function M.routes(r, deps)
     return router.json(201, M.view(created, s.environment, catalog_of(deps).entries[want.type]))
   end, { summary = "Create a service (kipperd runs it and makes its credentials)", tag = "Services", access = "project deployer",
     query = environment.QUERY, status = 201, conflict = "A service of that name exists.",
+    optional = { "version", "storage", "host", "port", "reason", "message", "last_transition_time", "created_at" },
     body = { name = "db", type = "postgres", version = "17", storage = "10Gi" }, response = EXAMPLE })
 
   r:add("GET", BASE .. "/{service}", function(req)
@@ -154,7 +158,7 @@ function M.routes(r, deps)
     if not svc then return nres end
     return router.json(200, M.view(svc, s.environment, catalog_of(deps).entries[svc.spec.type]))
   end, { summary = "A service (without its credentials)", tag = "Services", access = "project viewer",
-    query = environment.QUERY, response = EXAMPLE })
+    query = environment.QUERY, response = EXAMPLE, optional = VIEW_OPTIONAL })
 
   r:add("GET", BASE .. "/{service}/credentials", function(req)
     local s, res = scope(req, "owner", "read service credentials")
@@ -171,6 +175,7 @@ function M.routes(r, deps)
       host = conn.host, port = conn.port, uri = conn.url, secret = secret })
   end, { summary = "A service's connection details, password included", tag = "Services",
     access = "project owner (admins count as owners)", query = environment.QUERY,
+    optional = { "username", "password", "database", "uri" },
     response = { username = "app", password = "3f9c...", database = "app", host = "db.shop.svc.cluster.local", port = 5432,
       uri = "postgres://app:3f9c...@db.shop.svc.cluster.local:5432/app", secret = "db-credentials" } })
 

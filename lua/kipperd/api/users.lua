@@ -90,7 +90,7 @@ function M.routes(r, deps)
     log.info("console user added", { user = u.email, role = u.role, by = admin.email })
     return router.json(201, { user = view(u), password = generated and password or nil })
   end, { summary = "Add a user (a password is generated and returned once when none is given)", tag = "Users",
-    access = "admin", status = 201, conflict = "The user exists.",
+    access = "admin", status = 201, conflict = "The user exists.", optional = { "password" },
     body = { email = "ana@example.com", role = "deployer", password = "at least 12 characters" },
     response = { user = USER, password = "generated-only-when-none-was-sent" } })
 
