@@ -81,12 +81,7 @@ function M.routes(r, deps)
   local c = deps.client
 
   -- The project, namespace and environment of a request when the caller's role reaches need.
-  local function scope(req, need, what)
-    local user, project, role = check:project(req, need, what)
-    if not user then return nil, project end
-    local ns, env = environment.namespace(req, project)
-    return { user = user, project = project, role = role, namespace = ns, environment = env }
-  end
+  local function scope(req, need, what) return environment.scope(check, req, need, what) end
 
   -- The Service named in the request, or nil and the 404/503 response.
   local function find(s, req)
