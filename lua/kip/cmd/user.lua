@@ -100,15 +100,24 @@ verbs.list = {
 
 verbs.role = {
   summary = "Change a user's role",
-  description = "Roles: " .. ROLE_HELP .. ". The last admin cannot be demoted.",
+  description = "Roles: " .. ROLE_HELP .. ". The last admin cannot be demoted. The user's console sessions\n" ..
+    "end (they log in again under the new role).",
   args = { { name = "EMAIL", help = "the user" }, { name = "ROLE", help = "admin, deployer or viewer" } },
   examples = { "kip user role ana@example.com admin", "kip user role bo@example.com viewer" },
   run = function(ctx)
     local email = email_arg(ctx)
     local role, msg = users.check_role(ctx.args.ROLE)
     if not role then errors.usage(msg) end
-    local u = check(users.set_role(ctx:client(), email, role))
-    ctx:say("User %s now has role %s.", u.email, u.role)
+    local c = ctx:client()
+    local before = check(users.get(c, email))
+    local u = check(users.set_role(c, email, role))
+    if before.role == u.role then
+      ctx:say("User %s already has role %s.", u.email, u.role)
+      return 0
+    end
+    -- the sessions opened under the old role end (the console's API does the same)
+    check(users.end_sessions(c, email))
+    ctx:say("User %s now has role %s; their console sessions end.", u.email, u.role)
     return 0
   end,
 }
