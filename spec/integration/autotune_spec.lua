@@ -118,6 +118,10 @@ describe("autotune with kipperd", function()
       return x and x.spec.replicas == 2 and x
     end, 10)
     assert.equal("1Gi", a.spec.resources.memoryLimit)
+    -- kip app status tells the mode, what the tuner did, and its Event
+    local info = env:ok({ "app", "status", "hungry" }).stdout
+    assert.matches("Autotune:%s+auto: pod hungry%-[%w-]+ was OOMKilled at a memory limit of 512Mi", info)
+    assert.matches("AutoTuned", info)
   end)
 
   it("kip app deploy --autotune sets the mode, keeping the other settings", function()

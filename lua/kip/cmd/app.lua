@@ -180,6 +180,9 @@ verbs.status = {
       lines[#lines + 1] = { "Autoscale", string.format("%s to %s instances at %s%% CPU", tostring(spec.autoscale.min or 1),
         tostring(spec.autoscale.max or "?"), tostring(spec.autoscale.cpuTarget or 80)) }
     end
+    local tuned = st.autotune or {}
+    local note = tuned.blocked or tuned.recommendation or tuned.lastChange
+    lines[#lines + 1] = { "Autotune", ((spec.autotune or {}).mode or "recommend") .. (note and (": " .. note.message) or "") }
     local binds = {}
     for _, b in ipairs(spec.serviceBindings or {}) do
       binds[#binds + 1] = b.service .. (b.envPrefix and (" (" .. b.envPrefix .. ")") or "")
