@@ -159,7 +159,7 @@ function M.dashboard(c, user)
   if not apps then return nil, aerr end
   local services, serr = require("kipperd.api.services").count(c, namespaces)
   if not services then return nil, serr end
-  local routes, rerr = require("kipperd.api.routes").list(c, user)
+  local routes, rerr = require("kipperd.api.routes").list(c, user, { tls = false })
   if not routes then return nil, rerr end
   local nodes, nerr = M.nodes(c)
   if not nodes then return nil, nerr end

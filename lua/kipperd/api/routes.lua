@@ -53,7 +53,7 @@ local function tls_state(c, ing, secret_name, cache)
   return state
 end
 
--- The routes of one Ingress.
+-- The routes of one Ingress (the TLS state looked up unless cache is nil).
 local function routes_of(c, ing, where, cache)
   local tls_hosts = {}
   for _, t in ipairs(ing.spec and ing.spec.tls or {}) do
@@ -66,7 +66,8 @@ local function routes_of(c, ing, where, cache)
       local path = rule.http and rule.http.paths and rule.http.paths[1]
       local backend = path and path.backend and path.backend.service
       local secret = tls_hosts[host]
-      local tls = secret and tls_state(c, ing, secret, cache) or { enabled = false, ready = false }
+      local tls = { enabled = secret ~= nil, secret = secret, ready = false }
+      if secret and cache then tls = tls_state(c, ing, secret, cache) end
       local suffix = (path and path.path and path.path ~= "/") and path.path or ""
       out[#out + 1] = {
         host = host, url = (secret and "https://" or "http://") .. host .. suffix,
@@ -83,9 +84,10 @@ end
 ---The routes a user may see, sorted by host.
 ---@param c table kip.k8s client
 ---@param user {email: string, role: string}
+---@param opts? {tls?: boolean} tls = false: skip the certificate lookups (tls.ready stays false)
 ---@return table[]|nil routes
 ---@return string? message
-function M.list(c, user)
+function M.list(c, user, opts)
   local projects, perr = environment.visible_projects(c, user)
   if not projects then return nil, perr end
   local where = {} -- namespace -> {project, environment}
@@ -108,7 +110,7 @@ function M.list(c, user)
       for _, ing in ipairs(list and list.items or {}) do ingresses[#ingresses + 1] = ing end
     end
   end
-  local out, cache = {}, {}
+  local out, cache = {}, (not opts or opts.tls ~= false) and {} or nil
   for _, ing in ipairs(ingresses) do
     for _, route in ipairs(routes_of(c, ing, where[ing.metadata.namespace], cache)) do out[#out + 1] = route end
   end
