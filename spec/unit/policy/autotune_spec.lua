@@ -2,7 +2,8 @@
 -- The auto-tuner policy (plugins/tuners/autotune.lua, loaded through the plugin search order as
 -- kipperd loads it): modes, the OOM doubling and its cap, raising and lowering requests from
 -- usage with the sample count and the cool-down, requests bounded by limits, ResourceQuota bounds
--- (clipped or blocked, with a message), and kip.policy.quantity's formatting.
+-- (clipped or blocked, with a message), its replacement through KIP_PLUGIN_PATH, and
+-- kip.policy.quantity's formatting.
 local plugins = require "kip.plugins"
 local quantity = require "kip.policy.quantity"
 
@@ -220,6 +221,26 @@ describe("autotune policy", function()
         quotas = quota({ memory = "1Mi" }) })
       assert.equal("50Mi", change(r, "memory").value)
     end)
+  end)
+
+  it("is replaced by a tuner of the same name earlier in KIP_PLUGIN_PATH, which kipperd checks", function()
+    local helpers = require "helpers"
+    local dir = helpers.tmpdir()
+    assert(os.execute("mkdir -p " .. dir .. "/good/plugins/tuners " .. dir .. "/bad/plugins/tuners"))
+    helpers.write(dir .. "/good/plugins/tuners/autotune.lua", [[
+      return { settings = function() return { mode = "auto" } end, current = function() return {} end,
+        decide = function() return { mode = "auto", changes = {}, held = {}, recommendation = { cpu = "7" } } end }]])
+    helpers.write(dir .. "/bad/plugins/tuners/autotune.lua", "return { settings = function() end }")
+    local script = [[
+      local policy, err = require("kipperd.autotune").load_policy()
+      if not policy then print("ERR " .. err) return end
+      print("CPU " .. policy.decide({}).recommendation.cpu)]]
+    local good = helpers.kip({ "lua", "-" }, { stdin = script, env = { KIP_PLUGIN_PATH = dir .. "/good" } })
+    assert.equal(0, good.status, good.stderr)
+    assert.equal("CPU 7\n", good.stdout)
+    local bad = helpers.kip({ "lua", "-" }, { stdin = script, env = { KIP_PLUGIN_PATH = dir .. "/bad" } })
+    assert.equal("ERR the tuner policy autotune has no decide function\n", bad.stdout)
+    helpers.rmtree(dir)
   end)
 
   it("formats quantities as the App spec takes them", function()
