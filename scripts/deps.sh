@@ -7,8 +7,9 @@ set -eu
 
 packages="cmake make pkg-config gcc clang liblua5.4-dev lua5.4 libssh-dev libcurl4-openssl-dev
 libssl-dev libyaml-dev lua-cjson libcivetweb-dev lua-busted lua-check openssh-server openssl python3 sudo iproute2 util-linux curl procps"
-# libFuzzer's runtime: its own package on Debian 12, part of clang's common files elsewhere
-optional="libclang-rt-dev"
+# libFuzzer's runtime: its own package on Debian 12, part of clang's common files elsewhere;
+# chromium: the browser of the console's end-to-end test (console.e2e), driven by playwright-core
+optional="libclang-rt-dev chromium"
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: not a Debian/Ubuntu system; install these packages' equivalents yourself: $packages" >&2
