@@ -17,7 +17,8 @@ export function refresh(): Promise<LoginResponse> {
 
 export async function logout(): Promise<void> {
   try {
-    await api.request<void>('POST', '/auth/logout', { auth: true })
+    // the refresh cookie names the session: no bearer token, no refresh-and-retry
+    await api.request<void>('POST', '/auth/logout', { auth: false })
   } finally {
     api.clearSession()
   }
