@@ -142,7 +142,6 @@ try {
     await login(sb.email, sb.password)
     await page.waitForSelector(tid('count-projects'))
     await page.waitForSelector(tid('nodes-table'))
-    await shot('dashboard')
   }, { critical: true })
 
   await step('the admin creates a project', async () => {
@@ -202,7 +201,21 @@ try {
     await page.fill(tid('service-name'), 'db')
     await page.click(tid('service-create'))
     await page.waitForSelector(tid('service-row-db'))
+    await until('db to be Ready', async () => {
+      if ((await page.textContent(tid('service-status-db')))?.trim() === 'Ready') return true
+      await page.click(tid('refresh'))
+      return false
+    })
     await shot('services')
+  })
+
+  await step('the dashboard counts the project, the app and the service', async () => {
+    await nav('dashboard')
+    await page.waitForSelector(tid('nodes-table'))
+    for (const id of ['count-projects', 'count-apps', 'count-services']) {
+      await until(`${id} to be 1`, async () => (await page.textContent(`${tid(id)} .big`))?.trim() === '1', 20_000)
+    }
+    await shot('dashboard')
   })
 
   await step('the routes view lists routes', async () => {
