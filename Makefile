@@ -37,7 +37,7 @@ check: deps
 bench: build
 	bash bench/run.sh
 
-# the local sandbox: API, kipperd (later the gateway and the console); Ctrl-C stops it
+# the local sandbox: API, kipperd serving the console, and the gateway; Ctrl-C stops it
 sandbox: deps
 	$(MAKE) build
 	$(BUILD)/bin/kip sandbox up
