@@ -225,10 +225,7 @@ function Console:_send(req, rel, real, st)
   local etag = string.format('"%x-%x%s"', st.size, st.mtime, headers["Content-Encoding"] and "-gz" or "")
   headers["ETag"] = etag
   headers["Last-Modified"] = M.http_date(st.mtime)
-  if not_modified(req, etag, st.mtime) then
-    headers["Content-Type"] = nil
-    return { status = 304, headers = headers, body = "" }
-  end
+  if not_modified(req, etag, st.mtime) then return { status = 304, headers = headers, body = "" } end
   local body = fs.read(real)
   if not body then return plain(404, "not found\n") end
   return { status = 200, headers = headers, body = body }

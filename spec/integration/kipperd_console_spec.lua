@@ -153,6 +153,17 @@ describe("kipperd console serving", function()
     assert.equal(304, get("/", { ["If-None-Match"] = header(idx, "etag") }).status)
   end)
 
+  it("sends a 304 without content or Content-Length, and keeps the connection", function()
+    local etag = header(get("/robots.txt"), "etag")
+    local req = "GET /robots.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: " .. etag .. "\r\n\r\n" ..
+      "GET /robots.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    local status, head, rest = raw(req)
+    assert.equal(304, status)
+    assert.is_nil(head:lower():find("content%-length"), head)
+    assert.matches("[Ee][Tt]ag: " .. etag:gsub("%p", "%%%0"), head)
+    assert.matches("^HTTP/1%.1 200 OK\r\n.*\r\n\r\nUser%-agent: %*\n$", rest)
+  end)
+
   it("sends FILE.gz to clients that take gzip, with Vary", function()
     local plain = get("/assets/index-Bx3kQ2aZ.js", { ["Accept-Encoding"] = "identity" })
     assert.equal(JS, plain.body)

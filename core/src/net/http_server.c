@@ -84,6 +84,13 @@ static int read_body(struct mg_connection *conn, size_t cap, char **out, size_t 
 	return 0;
 }
 
+/* 204 and 304 responses have no content, so no Content-Length either (RFC 9110 8.6: a 304's would
+ * have to be the length of the 200 it stands for). */
+static bool http_server_no_content(int status)
+{
+	return status == 204 || status == 304;
+}
+
 void http_server_send_headers(struct mg_connection *conn, const struct kip_http_response *res, bool chunked,
                               bool close)
 {
@@ -94,11 +101,11 @@ void http_server_send_headers(struct mg_connection *conn, const struct kip_http_
 			has_type = true;
 		mg_response_header_add(conn, res->headers[i].name, res->headers[i].value, -1);
 	}
-	if (!has_type)
+	if (!has_type && !http_server_no_content(res->status))
 		mg_response_header_add(conn, "Content-Type", "application/json", -1);
 	if (chunked) {
 		mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
-	} else {
+	} else if (!http_server_no_content(res->status)) {
 		char len[32];
 		snprintf(len, sizeof len, "%zu", res->body_len);
 		mg_response_header_add(conn, "Content-Length", len, -1);
@@ -192,7 +199,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 		send_stream(srv, conn, &res);
 	} else {
 		http_server_send_headers(conn, &res, false, false);
-		if (res.body_len && strcmp(ri->request_method, "HEAD") != 0)
+		if (res.body_len && strcmp(ri->request_method, "HEAD") != 0 && !http_server_no_content(res.status))
 			mg_write(conn, res.body, res.body_len);
 	}
 	kip_http_response_clear(&res);
