@@ -4,7 +4,8 @@
 # times (median of 3) and measures peak memory (max RSS, GNU time) of: listing them through kip.k8s,
 # `kubectl get pods -A -o json` of the same list, and streaming 10,000 watch events through
 # kip.k8s. Then the SSH side of kip install (bench/install_ssh.lua, needs root: a test host in its
-# own namespaces), kipperd reconciling 1,000 Apps (bench/apps_reconcile.lua), and kipper-gateway
+# own namespaces), kipperd reconciling 1,000 Apps (bench/apps_reconcile.lua), kipperd's console API
+# and live logs (bench/kipperd.lua), and kipper-gateway
 # against nginx, HAProxy and Caddy (bench/gateway.lua). Prints Markdown sections for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,10 @@ EOM
 
 # kipperd: N_APPS Apps (default 1,000) reconciled to Ready by the real App policy; prints its own section
 "$KIP" lua bench/apps_reconcile.lua "${N_APPS:-1000}"
+
+# kipperd's console API: memory idle and with 100 live log WebSockets, latency of /healthz and
+# /api/v1/auth/me under wrk next to kubectl (bench/kipperd.lua); prints its own section
+KIP_BIN="$KIP" "$KIP" lua bench/kipperd.lua
 
 # kipper-gateway against nginx, HAProxy and Caddy, plain and TLS, and 10,000 idle connections
 # (bench/gateway.lua; needs the Debian packages nginx-light, haproxy, caddy and wrk); prints its own section

@@ -22,6 +22,8 @@ M.QUEUE_BYTES = 1 << 20  -- unsent bytes a session may queue; a client that fall
 M.RESCAN = 2             -- seconds between pod lists (new pods are followed within this)
 M.PUMP = 0.05            -- seconds between reads of the log streams
 M.MAX_LINES = 500        -- lines read per log stream and pump (a chatty pod cannot starve the loop)
+M.STARTS = 8             -- sessions started per step (each lists pods and opens their logs)
+M.OPEN_TIMEOUT = 5       -- seconds a log open may wait for the API's answer (the loop waits meanwhile)
 
 local Hub = {}
 Hub.__index = Hub
@@ -79,6 +81,7 @@ function Hub:_start(s, list)
     return
   end
   s.follower = logs.follower(s.client, { namespace = s.namespace, tail = s.tail, on_line = send,
+    open_timeout = M.OPEN_TIMEOUT,
     notice = function(text) log.debug("live logs: " .. text, { namespace = s.namespace, app = s.app }) end })
   s.follower:update(list)
 end
@@ -97,16 +100,18 @@ function Hub:step(now)
   if rescan then self.next_scan = now + self.rescan end
   local lists = {} -- namespace \0 selector -> pods, this step
   local keep = {}
+  local starts = 0
   for _, s in ipairs(self.sessions) do
     if s.gone or s.done or not s.stream:is_open() then
       self:_end(s)
     else
-      if s.fresh or rescan then
+      if (s.fresh and starts < M.STARTS) or (rescan and not s.fresh) then
         local key = s.namespace .. "\0" .. s.selector
         local list = lists[key] or pods.list(self:_lister(), s.namespace, s.app, s.selector)
         lists[key] = list
         if s.fresh then
           s.fresh = false
+          starts = starts + 1
           self:_start(s, list)
         else
           s.follower:update(list)

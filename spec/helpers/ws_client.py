@@ -13,12 +13,15 @@
 # hold (waits until stdin ends, then drops). Events printed: handshake {status, headers,
 # subprotocol}, refused {status, headers, body}, text {data}, pong {data}, close {code, reason},
 # eof, timeout, error {message}. With --cycles N the script runs N times on fresh connections and
-# only a summary {event: "cycles", ok, refused, failed, first_failure} is printed.
+# only a summary {event: "cycles", ok, refused, failed, first_failure} is printed. With --hold N
+# SECONDS it opens N connections, reads every frame on all of them for SECONDS (printing
+# {event: "holding", open} once all are open), then prints {event: "held", open, frames, closed}.
 import argparse
 import base64
 import hashlib
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -186,6 +189,41 @@ def run_steps(c, steps, emit):
     c.sock.close()
 
 
+def hold(a, n, seconds, emit):
+    conns = [Conn(a.url, a.protocol, a.header, a.timeout) for _ in range(n)]
+    emit({"event": "holding", "open": len(conns)})
+    frames, closed = 0, 0
+    deadline = time.time() + seconds
+    live = {c.sock: c for c in conns}
+    for c in conns:
+        c.sock.setblocking(False)
+    while live and time.time() < deadline:
+        ready, _, _ = select.select(list(live), [], [], max(0.0, min(1.0, deadline - time.time())))
+        for sock in ready:
+            c = live[sock]
+            try:
+                c._fill()
+            except (EOFError, OSError):
+                closed += 1
+                del live[sock]
+                continue
+            while True:  # whole frames in the buffer
+                if len(c.buf) < 2:
+                    break
+                n2 = c.buf[1] & 0x7F
+                head = 2 + (2 if n2 == 126 else 8 if n2 == 127 else 0)
+                if len(c.buf) < head:
+                    break
+                size = n2 if n2 < 126 else int.from_bytes(c.buf[2:head], "big")
+                if len(c.buf) < head + size:
+                    break
+                c.buf = c.buf[head + size:]
+                frames += 1
+    for c in conns:
+        c.sock.close()
+    emit({"event": "held", "open": len(conns), "frames": frames, "closed": closed})
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
@@ -194,12 +232,16 @@ def main():
     p.add_argument("--steps", default="")
     p.add_argument("--cycles", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--hold", nargs=2, metavar=("N", "SECONDS"))
     a = p.parse_args()
     steps = [s for s in a.steps.split(",") if s]
 
     def emit(ev):
         print(json.dumps(ev), flush=True)
 
+    if a.hold:
+        hold(a, int(a.hold[0]), float(a.hold[1]), emit)
+        return
     if a.cycles:
         ok, refused, failed, first = 0, 0, 0, None
         for _ in range(a.cycles):

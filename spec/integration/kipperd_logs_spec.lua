@@ -22,6 +22,18 @@ local function count(dir)
   return n
 end
 
+-- The count once it stopped changing for a second (connections of earlier tests wind down first).
+local function settled(dir)
+  local last = count(dir)
+  for _ = 1, 20 do
+    require("kip.server").sleep(1)
+    local now = count(dir)
+    if now == last then return now end
+    last = now
+  end
+  return last
+end
+
 describe("kipperd live logs", function()
   local env, c, url
   local eventually = console_api.eventually
@@ -166,8 +178,8 @@ describe("kipperd live logs", function()
 
   it("drops the upstream log connections when the client leaves", function()
     local fd_dir = "/proc/" .. env.kd.pid .. "/fd"
-    local before = count(fd_dir)
-    local client = ws.spawn(url .. "?tail=1", { protocols = protocols(VIEWER), steps = { "read:4", "hold" } })
+    local before = settled(fd_dir)
+    local client = ws.spawn(url .. "?tail=1", { protocols = protocols(VIEWER), steps = { "read:4", "sleep:60" } })
     assert.truthy(eventually(function() return #ws.texts(client:events()) >= 4 end, 15))
     local during = count(fd_dir)
     assert.is_true(during >= before + 3, string.format("the WebSocket and two pod logs: %d -> %d", before, during))
@@ -179,7 +191,7 @@ describe("kipperd live logs", function()
 
   it("keeps kipperd's threads and descriptors steady over many open/close cycles", function()
     local pid = env.kd.pid
-    local threads, fds = count("/proc/" .. pid .. "/task"), count("/proc/" .. pid .. "/fd")
+    local threads, fds = count("/proc/" .. pid .. "/task"), settled("/proc/" .. pid .. "/fd")
     local ev = ws.run(url .. "?tail=1", { protocols = protocols(VIEWER), cycles = 300, steps = { "read:1", "close" } })
     assert.equal(300, ev[1].ok, tostring(ev[1].first_failure))
     ev = ws.run(url .. "?tail=1", { protocols = protocols(VIEWER), cycles = 200, steps = { "read:1", "drop" } })

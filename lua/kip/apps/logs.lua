@@ -69,9 +69,11 @@ Follower.__index = Follower
 ---to know (a pod followed later, a log that broke). Nothing is opened until update().
 ---@param c table kip.k8s client (its transfers are read with readline(0): use it on one thread)
 ---@param opts {namespace: string, tail?: integer, since?: integer, on_line: fun(pod: string, line: string),
----  notice?: fun(text: string)}
+---  notice?: fun(text: string), open_timeout?: number}
+---open_timeout: seconds an open may wait for the API's answer (the pod is tried again at the next update)
 function M.follower(c, opts)
   return setmetatable({ c = c, namespace = opts.namespace, tail = opts.tail, since = opts.since,
+    open_timeout = opts.open_timeout,
     on_line = assert(opts.on_line, "logs.follower: on_line is required"), notice = opts.notice or function() end,
     streams = {}, started = {}, first = true }, Follower)
 end
@@ -87,7 +89,7 @@ function Follower:update(list)
     local phase = pod.status and pod.status.phase
     if not self.started[uid] and not self.streams[name] and (phase == "Running" or phase == "Succeeded" or phase == "Failed") then
       local s, err = self.c:logs(self.namespace, name, { follow = true, stream = true, container = M.container(pod),
-        tail = self.first and self.tail or nil, since = self.first and self.since or nil })
+        tail = self.first and self.tail or nil, since = self.first and self.since or nil, open_timeout = self.open_timeout })
       if s then
         self.streams[name], self.started[uid] = s, true
         opened = opened + 1

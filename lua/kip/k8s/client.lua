@@ -243,10 +243,11 @@ function Client:delete(api_version, kind, name, namespace, opts)
   return self:request("DELETE", p, { body = body })
 end
 
--- Opens a streamed GET; an HTTP error is read whole and returned as the API's Status.
-local function open_stream(self, p, query, timeout, accept)
+-- Opens a streamed GET; an HTTP error is read whole and returned as the API's Status. idle: seconds
+-- the open may wait without a byte (the response head), then it fails with "timeout".
+local function open_stream(self, p, query, timeout, accept, idle)
   local stream, err, code = self.http:open({ url = self.conn.server .. p .. query_string(query),
-    timeout = timeout, headers = accept and { Accept = accept } or nil })
+    timeout = timeout, idle_timeout = idle, headers = accept and { Accept = accept } or nil })
   if not stream then return nil, err, code end
   if stream:status() >= 400 then
     local body = {}
@@ -273,10 +274,11 @@ end
 ---A pod's log. Without follow, returns the text; with follow, calls on_line(line) for each line
 ---until the log ends, on_line returns false, or timeout passes (then returns true). With follow
 ---and stream = true, returns the open kip.http.Stream instead, for the caller to read (with
----stream:readline(wait) to take turns on several) and close.
+---stream:readline(wait) to take turns on several) and close; open_timeout bounds the wait for the
+---response head (seconds; a loop that must not stall passes one).
 ---@param opts? {container?: string, tail?: integer, since?: integer, timestamps?: boolean,
 ---  previous?: boolean, follow?: boolean, on_line?: fun(line: string): boolean|nil, timeout?: number,
----  stream?: boolean}
+---  stream?: boolean, open_timeout?: number}
 function Client:logs(namespace, pod, opts)
   opts = opts or {}
   local p = "/api/v1/namespaces/" .. escape(namespace or self.namespace) .. "/pods/" .. escape(pod) .. "/log"
@@ -285,7 +287,7 @@ function Client:logs(namespace, pod, opts)
   if not opts.follow then
     return self:request("GET", p, { query = query, raw = true })
   end
-  if opts.stream then return open_stream(self, p, query, opts.timeout, "*/*") end
+  if opts.stream then return open_stream(self, p, query, opts.timeout, "*/*", opts.open_timeout) end
   assert(type(opts.on_line) == "function", "kip.k8s: logs with follow needs on_line")
   local stream, err, code, st = open_stream(self, p, query, opts.timeout, "*/*")
   if not stream then return nil, err, code, st end

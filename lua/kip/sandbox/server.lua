@@ -52,9 +52,10 @@ function M.run(opts)
     if not ok then io.stderr:write("kip sandbox api: internal error in the manifests folder's round: ", tostring(derr), "\n") end
   end
   if deployer then deploy_round() end
-  -- with a node token, clients without a certificate get through the handshake and need the token
+  -- with a node token, clients without a certificate get through the handshake and need the token;
+  -- each watch and followed log holds a thread, and kube-apiserver does not cap those: room for hundreds
   local srv, err = server.listen({ listen = opts.listen, cert_file = files.server, ca_file = files.ca,
-    require_client_cert = token == nil, threads = 64, handler = function(req) return api:handle(req) end })
+    require_client_cert = token == nil, threads = 320, handler = function(req) return api:handle(req) end })
   if not srv then return nil, err end
   local port = srv:port()
   local url = string.format("https://%s:%d", host:find(":") and ("[" .. host .. "]") or host, port)
