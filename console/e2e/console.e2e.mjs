@@ -171,6 +171,12 @@ try {
   await step('its live logs show lines, and new lines arrive', async () => {
     await page.click(tid(`app-link-${APP}`))
     await page.waitForSelector(tid('app-detail'))
+    await until(`the detail of ${APP} to say Ready`, async () => {
+      if ((await page.textContent(tid('app-detail-status')))?.trim() === 'Ready') return true
+      await page.reload()
+      await page.waitForSelector(tid('app-detail'))
+      return false
+    })
     if (!(await apiHasPath(/\/apps\/\{app\}\/logs$/))) return "kipperd's API has no logs endpoint yet (not in /api/v1/openapi.json)"
     await page.click(tid('tab-logs'))
     await page.waitForSelector(tid('log-line'))
@@ -218,9 +224,9 @@ try {
     await shot('dashboard')
   })
 
-  await step('the routes view lists routes', async () => {
+  await step("the routes view lists the app's route", async () => {
     await nav('routes')
-    await page.waitForSelector(`${tid('routes-table')}, ${tid('empty')}`)
+    await page.waitForSelector(`[data-testid^="route-row-${APP}-${PROJECT}-"]`)
     await shot('routes')
   })
 
