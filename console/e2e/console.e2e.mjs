@@ -284,6 +284,25 @@ try {
     if (status !== 403) throw new Error(`the viewer's deploy answered ${status}, not 403`)
   })
 
+  await step('the browser enforces the CSP: an injected inline script and style are refused', async () => {
+    const seen = problems.length
+    const result = await page.evaluate(() => {
+      const s = document.createElement('script')
+      s.textContent = 'window.__cspBroken = true'
+      document.head.appendChild(s)
+      const probe = document.createElement('div')
+      probe.innerHTML = '<span style="color: rgb(1, 2, 3)">probe</span>'
+      document.body.appendChild(probe)
+      const color = getComputedStyle(probe.firstChild).color
+      probe.remove()
+      return { ran: window.__cspBroken === true, color }
+    })
+    if (result.ran) throw new Error('an inline script ran')
+    if (result.color === 'rgb(1, 2, 3)') throw new Error('an inline style attribute was applied')
+    await until('the violations to be reported', async () => problems.length >= seen + 2, 5_000)
+    problems.splice(seen) // expected: they prove violations are caught
+  })
+
   await step('no CSP violation or page error happened', async () => {
     if (problems.length) throw new Error(problems.join('\n'))
   })

@@ -104,6 +104,7 @@ describe("kipperd console serving", function()
       "object-src 'none'" }) do
       assert.truthy(csp:find(directive, 1, true), directive .. " missing from " .. csp)
     end
+    assert.is_nil(csp:find("unsafe", 1, true), csp)
     assert.equal("same-origin", header(r, "referrer-policy"))
     assert.equal("DENY", header(r, "x-frame-options"))
     assert.equal(r.body, get("/index.html").body)
