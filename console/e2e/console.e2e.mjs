@@ -14,6 +14,7 @@
 //   KIP_E2E_OUT      where screenshots and logs go (default ./e2e-out)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
 //   --update-docs    also copies the screenshots to docs/images/console/ for docs/console.md
+//   --via-gateway    opens the console through kipper-gateway (http://127-0-0-1.localhost:PORT/)
 // Exit status: 0 passed, 1 failed, 77 cannot run here (no chromium, playwright-core or console).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -29,6 +30,7 @@ const SHOTS = join(OUT, 'screenshots')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const DOCS_IMAGES = join(REPO, 'docs/images/console')
 const STEP_TIMEOUT = 60_000
+const VIA_GATEWAY = process.argv.includes('--via-gateway')
 
 function cannotRun(why) {
   console.log(`SKIP console.e2e: ${why}`)
@@ -114,6 +116,7 @@ const VIEWER_PASSWORD = 'viewer-password-0123'
 
 try {
   sb = await startSandbox({ kip: KIP, consoleDir: CONSOLE_DIR })
+  if (VIA_GATEWAY) sb.url = sb.gatewayUrl
   console.log(`# console ${sb.url} (KIP_HOME ${sb.home})`)
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] })
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' })
