@@ -15,10 +15,12 @@ describe("kip sandbox up", function()
   local home, up, ports
   local INDEX = "<!doctype html><title>Kipper console stand-in</title>\n"
 
-  local function start()
-    return assert(proc.spawn({ helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
+  local function start(extra)
+    local argv = { helpers.kip_bin(), "sandbox", "up", "--listen", "127.0.0.1:" .. ports.api,
       "--kipperd-listen", "127.0.0.1:" .. ports.kipperd, "--gateway-listen", "127.0.0.1:" .. ports.gateway,
-      "--gateway-api-listen", "127.0.0.1:" .. ports.gateway_api }, { env = { KIP_HOME = home, KIP_CLUSTER = false,
+      "--gateway-api-listen", "127.0.0.1:" .. ports.gateway_api }
+    for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
+    return assert(proc.spawn(argv, { env = { KIP_HOME = home, KIP_CLUSTER = false,
       KIP_CONSOLE_DIR = home .. "/console" }, stdout = home .. "/up.out", stderr = "stdout" }))
   end
 
@@ -123,13 +125,22 @@ describe("kip sandbox up", function()
     assert.truthy(fs.exists(home .. "/sandbox/state.json"))
   end)
 
-  it("prints the same login on the next start, and a new one once its file is gone", function()
-    local first_email, first_password = login_of(output())
+  -- (re)starts kip sandbox up and waits for its summary
+  local function restart(extra)
+    if up:alive() then
+      assert(up:kill("INT"))
+      assert.truthy(up:wait(30))
+    end
     fs.remove(home .. "/up.out")
-    up = start()
+    up = start(extra)
     assert.truthy(helpers.eventually(function()
       return output():find("Kipper's sandbox is up", 1, true) or not up:alive()
     end, 60), output())
+  end
+
+  it("prints the same login on the next start, and a new one once its file is gone", function()
+    local first_email, first_password = login_of(output())
+    restart()
     local email, password = login_of(output())
     assert.equal(first_email, email)
     assert.equal(first_password, password)
@@ -138,16 +149,30 @@ describe("kip sandbox up", function()
     assert(up:kill("INT"))
     assert.truthy(up:wait(30))
     assert(fs.remove(home .. "/sandbox/console-admin"))
-    fs.remove(home .. "/up.out")
-    up = start()
-    assert.truthy(helpers.eventually(function()
-      return output():find("Kipper's sandbox is up", 1, true) or not up:alive()
-    end, 60), output())
+    restart()
     email, password = login_of(output())
     assert.equal("admin@sandbox.local", email)
     assert.are_not.equal(first_password, password)
     assert.equal(200, (log_in(email, password)))
     assert.equal(401, (log_in(email, first_password)))
+  end)
+
+  it("says so when the password was changed in the console, and makes the admin again after --fresh", function()
+    local email, kept = login_of(output())
+    local _, doc = log_in(email, kept)
+    local r = assert(http.request({ method = "POST", url = "http://127.0.0.1:" .. ports.kipperd .. "/api/v1/auth/password",
+      headers = { ["Content-Type"] = "application/json", Authorization = "Bearer " .. doc.token },
+      body = json.encode({ current = kept, new = "a brand new passphrase" }), timeout = 10 }))
+    assert.equal(204, r.status, r.body)
+    restart()
+    assert.is_nil(login_of(output()))
+    assert.matches("login:%s+admin@sandbox%.local%s+%(password changed in the console; delete .*console%-admin", output())
+    assert.equal(200, (log_in(email, "a brand new passphrase")))
+    -- a fresh state has no users: the admin is made again with the kept password
+    restart({ "--fresh" })
+    local _, password = login_of(output())
+    assert.equal(kept, password)
+    assert.equal(200, (log_in(email, kept)))
     assert(up:kill("INT"))
     assert.truthy(up:wait(30))
   end)
