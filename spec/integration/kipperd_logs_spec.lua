@@ -3,7 +3,7 @@
 -- the sandbox API simulating pod logs, the real kipperd with its real policies
 -- (helpers.console_api), an App deployed through the API, and a raw-socket WebSocket client
 -- (helpers.ws). Lines from every pod prefixed with the pod, tail, previous, a pod added by scaling
--- up gets followed, refusals without an upgrade (401, 404, 400), a client that leaves ends the
+-- up gets followed, a restarted container's new log is followed, refusals without an upgrade (401, 404, 400), a client that leaves ends the
 -- upstream log connections, and hundreds of open/close cycles leave kipperd's threads and
 -- descriptors where they were.
 local console_api = require "helpers.console_api"
@@ -150,6 +150,24 @@ describe("kipperd live logs", function()
     end
     assert.same({ 16, 17, 18, 19, 20 }, by_pod(texts)[pod.metadata.name])
     assert.equal(1000, ws.find(ev, "close").code)
+  end)
+
+  it("follows a restarted container's new log from its start", function()
+    local pod = running_pods()[2]
+    local name = pod.metadata.name
+    local client = ws.spawn(url .. "?tail=1", { protocols = protocols(VIEWER), steps = { "read:100000" }, timeout = 60 })
+    assert.truthy(eventually(function() return by_pod(ws.texts(client:events()))[name] end, 15))
+    local st = pod.status
+    st.containerStatuses[1].restartCount = (st.containerStatuses[1].restartCount or 0) + 1
+    assert(c:update_status({ apiVersion = "v1", kind = "Pod", metadata = pod.metadata, status = st }))
+    -- the old log ends (the sandbox ends it as a dying container's), the new one starts at line 1
+    local again = eventually(function()
+      local ns = by_pod(ws.texts(client:events()))[name] or {}
+      for i = 2, #ns do if ns[i] == 1 then return true end end
+    end, 20)
+    client.proc:kill("KILL")
+    local ev = client:stop()
+    assert.truthy(again, table.concat(by_pod(ws.texts(ev))[name] or {}, " "))
   end)
 
   it("refuses without an upgrade: no token, a bad token, no such project or app, a bad query", function()

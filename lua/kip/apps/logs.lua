@@ -65,6 +65,12 @@ end
 local Follower = {}
 Follower.__index = Follower
 
+-- How often the pod's (first) container restarted.
+local function restarts(pod)
+  local cs = pod.status and pod.status.containerStatuses
+  return cs and cs[1] and cs[1].restartCount or 0
+end
+
 ---A follower of pod logs. on_line(pod, line) gets every line; notice(text) what a person may want
 ---to know (a pod followed later, a log that broke). Nothing is opened until update().
 ---@param c table kip.k8s client (its transfers are read with readline(0): use it on one thread)
@@ -78,20 +84,23 @@ function M.follower(c, opts)
     streams = {}, started = {}, first = true }, Follower)
 end
 
----Opens a log stream for each pod in the list that runs (or ran) and is not followed yet. On the
----first call tail/since apply; pods found later are shown from their start.
+---Opens a log stream for each pod in the list that runs (or ran) and is not followed yet (a pod
+---whose container restarted counts as new once its old log ended). On the first call tail/since
+---apply; pods and containers found later are shown from their start.
 ---@param list table[] the App's pods now
 ---@return integer opened
 function Follower:update(list)
   local opened = 0
   for _, pod in ipairs(list) do
-    local name, uid = pod.metadata.name, pod.metadata.uid
+    local name = pod.metadata.name
+    -- a container that restarted is a new log: followed again from its start once the old one ended
+    local key = pod.metadata.uid .. "#" .. restarts(pod)
     local phase = pod.status and pod.status.phase
-    if not self.started[uid] and not self.streams[name] and (phase == "Running" or phase == "Succeeded" or phase == "Failed") then
+    if not self.started[key] and not self.streams[name] and (phase == "Running" or phase == "Succeeded" or phase == "Failed") then
       local s, err = self.c:logs(self.namespace, name, { follow = true, stream = true, container = M.container(pod),
         tail = self.first and self.tail or nil, since = self.first and self.since or nil, open_timeout = self.open_timeout })
       if s then
-        self.streams[name], self.started[uid] = s, true
+        self.streams[name], self.started[key] = s, true
         opened = opened + 1
         if not self.first then self.notice(string.format("following new pod %s", name)) end
       else

@@ -2,7 +2,8 @@
 -- Pod logs in the sandbox API: there are no containers, so every line is simulated and says
 -- so. Supports container, tailLines, sinceSeconds, timestamps, previous (for a container whose
 -- status shows a restart: its lines say "previous") and follow (new lines streamed every second
--- while the pod exists). Uses kip.server streams.
+-- while the pod and its container live: a followed log ends when the pod goes or its restart count
+-- changes, as a real container's does). Uses kip.server streams.
 local server = require "kip.server"
 local status = require "kip.sandbox.status"
 
@@ -66,16 +67,17 @@ function M.serve(api, def, ns, name, q)
   stream:write(table.concat(text))
   api.followers = api.followers or {}
   api.followers[#api.followers + 1] = { stream = stream, def = def, ns = ns, name = name, uid = pod.metadata.uid,
-    container = container, n = total, stamp = stamp }
+    container = container, n = total, stamp = stamp, restarts = restarts(pod, container) }
   return { status = 200, headers = { ["Content-Type"] = "text/plain" }, stream = stream }
 end
 
----Writes one more line to every followed log (called each second); ends those whose pod is gone.
+---Writes one more line to every followed log (called each second); ends those whose pod is gone or
+---whose container restarted.
 function M.tick(api)
   local keep = {}
   for _, f in ipairs(api.followers or {}) do
     local pod = api.store:get(f.def, f.ns, f.name)
-    if pod and pod.metadata.uid == f.uid and f.stream:is_open() then
+    if pod and pod.metadata.uid == f.uid and restarts(pod, f.container) == f.restarts and f.stream:is_open() then
       f.n = f.n + 1
       if f.stream:write(line(pod, f.container, f.n, f.stamp)) then keep[#keep + 1] = f end
     elseif f.stream:is_open() then
