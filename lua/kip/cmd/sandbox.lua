@@ -160,14 +160,16 @@ verbs.agent = {
 }
 
 verbs.up = {
-  summary = "Start a whole local Kipper (sandbox API, kipperd, gateway) and make it the current cluster",
+  summary = "Start a whole local Kipper (sandbox API, kipperd with the console, gateway) and make it the current cluster",
   description = "Starts 'kip sandbox api', kipperd and kipper-gateway on this machine, installs Kipper's resource types on the\n" ..
     "API, adds a cluster named 'sandbox' to kip's configuration and makes it current, and prints what\n" ..
-    "to try. Nothing runs containers: pods and logs are simulated. Logs and the objects' state are kept\n" ..
-    "in KIP_HOME/sandbox; Ctrl-C stops everything. 'make sandbox' runs this from the source tree.",
+    "to try. kipperd serves the web console (when it is built) on its address; the console's admin\n" ..
+    "login (admin@sandbox.local, its password kept in KIP_HOME/sandbox/console-admin) is printed at\n" ..
+    "each start. Nothing runs containers: pods and logs are simulated. Logs and the objects' state are\n" ..
+    "kept in KIP_HOME/sandbox; Ctrl-C stops everything. 'make sandbox' runs this from the source tree.",
   flags = {
     { name = "listen", arg = "ADDRESS:PORT", default = "127.0.0.1:6443", help = "where the sandbox API listens" },
-    { name = "kipperd-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8080", help = "where kipperd serves /metrics and /readyz" },
+    { name = "kipperd-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8080", help = "where kipperd serves the console, its API, /metrics and /readyz" },
     { name = "gateway-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8000", help = "where kipper-gateway proxies CLUSTER.localhost names" },
     { name = "gateway-api-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:8001", help = "where kipper-gateway serves its registration API and /metrics" },
     { name = "status-listen", arg = "ADDRESS:PORT", default = "127.0.0.1:0", help = "where the status page is served (port 0: a free one)" },
