@@ -29,14 +29,29 @@ local Hub = {}
 Hub.__index = Hub
 
 ---The session hub; call hub:step(now) from the main loop and hub:close() when stopping.
----@param opts {conn: table, max_sessions?: integer, rescan?: number, user_agent?: string}
----conn: the kip.k8s connection (a client's .conn) the log streams are opened with
+---@param opts {conn: table, max_sessions?: integer, rescan?: number, user_agent?: string, metrics?: table}
+---conn: the kip.k8s connection (a client's .conn) the log streams are opened with; metrics: a
+---kip.reconcile.metrics registry for kipperd_log_sessions, kipperd_log_streams and kipperd_log_sessions_total
 function M.new(opts)
   local self = setmetatable({ conn = assert(opts.conn, "kipperd.logs: conn is required"),
     max = opts.max_sessions or M.MAX_SESSIONS, rescan = opts.rescan or M.RESCAN,
-    user_agent = opts.user_agent or ("kipperd/" .. require("kip.host").version()),
+    user_agent = opts.user_agent or ("kipperd/" .. require("kip.host").version()), metrics = opts.metrics,
     incoming = {}, sessions = {}, next_scan = 0, next_pump = 0, opened = 0 }, Hub)
+  if self.metrics then
+    self.metrics:gauge("kipperd_log_sessions", "live log WebSockets open")
+    self.metrics:gauge("kipperd_log_streams", "pod logs followed for the live log WebSockets")
+    self.metrics:counter("kipperd_log_sessions_total", "live log WebSockets opened")
+  end
   return self
+end
+
+-- Sets the gauges (and the counter) from the sessions now.
+function Hub:_measure()
+  if not self.metrics then return end
+  local st = self:stats()
+  self.metrics:set("kipperd_log_sessions", nil, st.sessions)
+  self.metrics:set("kipperd_log_streams", nil, st.streams)
+  self.metrics:set("kipperd_log_sessions_total", nil, st.opened)
 end
 
 function Hub:_client()
@@ -95,7 +110,12 @@ function Hub:step(now)
     self.incoming = {}
     for _, s in ipairs(new) do self.sessions[#self.sessions + 1] = s end
   end
-  if #self.sessions == 0 then return end
+  if #self.sessions == 0 then
+    if self.measured ~= 0 then self:_measure() end
+    self.measured = 0
+    return
+  end
+  self.measured = nil
   local rescan = now >= self.next_scan
   if rescan then self.next_scan = now + self.rescan end
   local lists = {} -- namespace \0 selector -> pods, this step
@@ -127,6 +147,7 @@ function Hub:step(now)
       if s.follower then s.follower:pump(M.MAX_LINES) end
     end
   end
+  self:_measure()
 end
 
 -- The client pods are listed with (the main loop's own).
@@ -143,6 +164,7 @@ function Hub:close()
   self.sessions, self.incoming = {}, {}
   if self.lister then self.lister:close() end
   self.lister = nil
+  self:_measure()
 end
 
 ---Numbers for /metrics and the benchmark: open sessions, log streams followed, sessions opened.

@@ -53,7 +53,7 @@ end
 ---@param r table kipperd.api.router
 ---@param deps kipperd.api.Deps
 function M.routes(r, deps)
-  deps.logs = deps.logs or hub_mod.new({ conn = deps.client.conn })
+  deps.logs = deps.logs or hub_mod.new({ conn = deps.client.conn, metrics = deps.engine and deps.engine.metrics })
   local hub, c = deps.logs, deps.client
 
   r:add("GET", PATH, function(req)
