@@ -143,10 +143,11 @@ kipperd with its real policies. wrk: 2 threads, %d connections, %d s, on loopbac
 | `kubectl get --raw` of the users Secret (one process per request, median of 20) | %.1f ms |
 
 kipperd runs 8 + 128 server threads (each open log WebSocket holds one, plus a writer thread while
-open); after the WebSockets close, the descriptors left over the idle count are the pod-list client's
-(kept for the next session). /api/v1/auth/me verifies the token (Ed25519) and reads the users Secret from the Kubernetes API on
-every request, so its latency includes one API round trip; kubectl pays a process start, its
-kubeconfig and a TLS handshake per request, which an API client of kipperd does not.
+open); after the WebSockets close, the descriptors left over the idle count are the pod-list
+client's (kept for the next session). /api/v1/auth/me verifies the token (Ed25519) and reads the
+users Secret from the Kubernetes API on every request, so its latency includes one API round trip;
+kubectl pays a process start, its kubeconfig and a TLS handshake per request, which an API client
+of kipperd does not.
 ]], os.date("!%Y-%m-%d"), proc_count(), cpu, CONNECTIONS, SECONDS,
     idle_rss / 1024, idle_threads, idle_fds, STREAMS, busy_rss / 1024, busy_threads, cpu_pct,
     summary.frames or 0, SECONDS + 3, after_threads, after_fds, peak / 1024,
