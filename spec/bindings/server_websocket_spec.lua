@@ -2,11 +2,13 @@
 -- kip.server WebSocket upgrades in-process, against a real client (spec/helpers/ws_client.py over a
 -- raw socket): refused upgrades get the handler's ordinary response, the subprotocol is the
 -- handler's choice, stream writes arrive as text frames in order, closes on either side are seen
--- by the other, pings are answered, stopping the server sends 1001, and thousands of open/close
--- cycles leave this process's thread and descriptor counts where they were.
+-- by the other, pings are answered, stopping the server sends 1001, WebSockets over TLS (the TLS
+-- front relays them), and thousands of open/close cycles leave this process's thread and descriptor
+-- counts where they were.
 local fs = require "kip.fs"
 local helpers = require "helpers"
 local server = require "kip.server"
+local tls = require "kip.tls"
 local ws = require "helpers.ws"
 
 local function count(dir)
@@ -158,5 +160,34 @@ describe("kip.server WebSocket when the server closes", function()
       assert.equal(1001, (ws.find(ev, "close") or {}).code)
     end
     for _, s in ipairs(kept) do assert.is_false(s:is_open()) end
+  end)
+end)
+
+describe("kip.server WebSocket over TLS", function()
+  it("upgrades through the TLS front and frames both ways", function()
+    local dir = helpers.tmpdir()
+    local ca_key = assert(tls.generate_key("ecdsa-p256"))
+    local ca = assert(tls.create_certificate({ subject = { CN = "test-ca" }, key = ca_key, ca = true }))
+    local key = assert(tls.generate_key("ecdsa-p256"))
+    local cert = assert(tls.create_certificate({ subject = { CN = "server" }, sans = { "127.0.0.1" }, key = key,
+      issuer = { cert = ca, key = ca_key }, usage = "server" }))
+    assert(fs.write(dir .. "/server.pem", cert:pem() .. key:private_pem()))
+    assert(fs.write(dir .. "/ca.pem", ca:pem()))
+    local seen
+    local srv = assert(server.listen({ listen = "127.0.0.1:0", cert_file = dir .. "/server.pem", handler = function(req)
+      seen = req
+      local s = server.stream()
+      s:write("over tls")
+      return { status = 101, websocket = s, subprotocol = "kipper.logs.v1" }
+    end }))
+    local ev = ws.run("wss://127.0.0.1:" .. srv:port() .. "/tls", { cafile = dir .. "/ca.pem",
+      protocols = { "kipper.logs.v1" }, steps = { "read:1", "ping:x", "close:4002" } })
+    srv:close()
+    helpers.rmtree(dir)
+    assert.equal(101, ev[1].status)
+    assert.same({ "over tls" }, ws.texts(ev))
+    assert.equal("x", ws.find(ev, "pong").data)
+    assert.equal(4002, ws.find(ev, "close").code)
+    assert.is_true(seen.websocket)
   end)
 end)

@@ -20,6 +20,7 @@ local function argv(url, opts)
   for _, h in ipairs(opts.headers or {}) do a[#a + 1] = "--header"; a[#a + 1] = h end
   if opts.steps then a[#a + 1] = "--steps"; a[#a + 1] = table.concat(opts.steps, ",") end
   if opts.cycles then a[#a + 1] = "--cycles"; a[#a + 1] = tostring(opts.cycles) end
+  if opts.cafile then a[#a + 1] = "--cafile"; a[#a + 1] = opts.cafile end
   if opts.hold then
     a[#a + 1] = "--hold"; a[#a + 1] = tostring(opts.hold[1]); a[#a + 1] = tostring(opts.hold[2])
   end
@@ -38,7 +39,8 @@ end
 ---Runs a client to its end.
 ---@param url string ws://...
 ---@param opts? {protocols?: string[], headers?: string[], steps?: string[], cycles?: integer, hold?: {[1]: integer, [2]: number},
----  timeout?: number, wait?: number} hold: {N, SECONDS} N connections read for SECONDS
+---  timeout?: number, wait?: number, cafile?: string} hold: {N, SECONDS} N connections read for SECONDS;
+---  cafile: the CA that verifies a wss:// server
 ---@return table[] events what the client printed
 function M.run(url, opts)
   return M.spawn(url, opts):stop((opts or {}).wait or 120)

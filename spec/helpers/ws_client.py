@@ -6,6 +6,7 @@
 # and prints one JSON object per line for what happened, so a spec can assert on it.
 #
 #   ws_client.py URL [--protocol P]... [--header "Name: value"]... [--steps STEPS] [--cycles N]
+#                [--cafile CA.pem (wss://)]
 #
 # STEPS, comma-separated: read:N (N text messages), read-until-close (messages until the close frame
 # or the end), ping:DATA (expects the pong), send:TEXT, close[:CODE] (sends a close frame, reads until
@@ -23,6 +24,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -36,11 +38,14 @@ class Refused(Exception):
 
 
 class Conn:
-    def __init__(self, url, protocols, headers, timeout):
+    def __init__(self, url, protocols, headers, timeout, cafile=None):
         u = urlsplit(url)
-        if u.scheme != "ws":
-            raise ValueError("only ws:// URLs")
-        self.sock = socket.create_connection((u.hostname, u.port or 80), timeout=timeout)
+        if u.scheme not in ("ws", "wss"):
+            raise ValueError("only ws:// and wss:// URLs")
+        self.sock = socket.create_connection((u.hostname, u.port or (443 if u.scheme == "wss" else 80)), timeout=timeout)
+        if u.scheme == "wss":
+            ctx = ssl.create_default_context(cafile=cafile)
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=u.hostname)
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()
         path = (u.path or "/") + ("?" + u.query if u.query else "")
@@ -190,7 +195,7 @@ def run_steps(c, steps, emit):
 
 
 def hold(a, n, seconds, emit):
-    conns = [Conn(a.url, a.protocol, a.header, a.timeout) for _ in range(n)]
+    conns = [Conn(a.url, a.protocol, a.header, a.timeout, a.cafile) for _ in range(n)]
     emit({"event": "holding", "open": len(conns)})
     frames, closed = 0, 0
     deadline = time.time() + seconds
@@ -232,6 +237,7 @@ def main():
     p.add_argument("--steps", default="")
     p.add_argument("--cycles", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--cafile", help="with wss://: the CA that verifies the server")
     p.add_argument("--hold", nargs=2, metavar=("N", "SECONDS"))
     a = p.parse_args()
     steps = [s for s in a.steps.split(",") if s]
@@ -247,7 +253,7 @@ def main():
         for _ in range(a.cycles):
             events = []
             try:
-                c = Conn(a.url, a.protocol, a.header, a.timeout)
+                c = Conn(a.url, a.protocol, a.header, a.timeout, a.cafile)
                 run_steps(c, steps, events.append)
                 ok += 1
             except Refused:
@@ -258,7 +264,7 @@ def main():
         emit({"event": "cycles", "ok": ok, "refused": refused, "failed": failed, "first_failure": first})
         return
     try:
-        c = Conn(a.url, a.protocol, a.header, a.timeout)
+        c = Conn(a.url, a.protocol, a.header, a.timeout, a.cafile)
     except Refused as r:
         print(str(r), flush=True)
         return
