@@ -3,8 +3,9 @@
 -- cluster's ID and zone (kipperd's settings), kipperd's and the API server's versions, the nodes
 -- (Ready condition, roles from node-role labels, kubelet version, address, capacity) and the
 -- components (every Deployment and DaemonSet in kube-system, kipper-system and cert-manager, plus
--- the ones Kipper expects listed as "not installed" when absent); healthy when every node is
--- Ready and every installed component is. GET /api/v1/dashboard: counts over the projects the
+-- the ones Kipper expects listed as "not installed" when absent, except kipperd itself: without
+-- its Deployment it is the process answering, running outside the cluster); healthy when every
+-- node is Ready and every installed component is. GET /api/v1/dashboard: counts over the projects the
 -- caller may see (apps by status, services, routes) with the nodes and the health. Uses
 -- kip.install.health (node rows), kipperd.api.environment, .routes, .services and .router.
 local environment = require "kipperd.api.environment"
@@ -74,8 +75,20 @@ function M.nodes(c)
   return out
 end
 
----The components (views, sorted by namespace and name) or nil and a message.
-function M.components(c)
+---How the kipperd answering shows when no kipperd Deployment exists: it runs outside the cluster
+---(kip sandbox up, a developer's machine), up since it is answering.
+---@param version string this kipperd's version
+function M.outside_view(version)
+  return { name = "kipperd", namespace = "", kind = "Process", ready = true, installed = true, replicas = 1,
+    ready_replicas = 1, message = string.format("running outside the cluster (this kipperd, version %s)", version) }
+end
+
+---The components (views, sorted by namespace and name) or nil and a message. With this_version
+---(the version of the kipperd asking), a missing kipperd Deployment shows as this process
+---running outside the cluster instead of "not installed".
+---@param c table kip.k8s client
+---@param this_version? string
+function M.components(c, this_version)
   local out, seen = {}, {}
   for _, ns in ipairs(M.NAMESPACES) do
     for _, kind in ipairs({ "Deployment", "DaemonSet" }) do
@@ -88,7 +101,10 @@ function M.components(c)
     end
   end
   for _, e in ipairs(M.EXPECTED) do
-    if not seen[e.namespace .. "/" .. e.name] then
+    local missing = not seen[e.namespace .. "/" .. e.name]
+    if missing and e.name == "kipperd" and this_version then
+      out[#out + 1] = M.outside_view(this_version)
+    elseif missing then
       out[#out + 1] = { name = e.name, namespace = e.namespace, kind = e.kind, ready = false, installed = false,
         replicas = 0, ready_replicas = 0, message = "not installed" }
     end
@@ -120,7 +136,7 @@ function M.report(c, deps)
   if not version then return nil, verr end
   local nodes, nerr = M.nodes(c)
   if not nodes then return nil, nerr end
-  local components, cerr = M.components(c)
+  local components, cerr = M.components(c, deps.version)
   if not components then return nil, cerr end
   local settings = deps.engine and deps.engine.cluster or {}
   return {
@@ -148,7 +164,10 @@ local function count_apps(c, namespaces)
 end
 
 ---The dashboard of GET /api/v1/dashboard for a user, or nil and a message.
-function M.dashboard(c, user)
+---@param c table kip.k8s client
+---@param user {email: string, role: string}
+---@param this_version? string the version of the kipperd asking (see M.components)
+function M.dashboard(c, user, this_version)
   local projects, perr = environment.visible_projects(c, user)
   if not projects then return nil, perr end
   local namespaces = {}
@@ -163,7 +182,7 @@ function M.dashboard(c, user)
   if not routes then return nil, rerr end
   local nodes, nerr = M.nodes(c)
   if not nodes then return nil, nerr end
-  local components, cerr = M.components(c)
+  local components, cerr = M.components(c, this_version)
   if not components then return nil, cerr end
   local ready_nodes = 0
   for _, n in ipairs(nodes) do if n.ready then ready_nodes = ready_nodes + 1 end end
@@ -182,19 +201,24 @@ function M.routes(r, deps)
     if not report then return api_failed(err) end
     return router.json(200, report)
   end, { summary = "The cluster's health: nodes, components and versions", tag = "Cluster", access = "any user",
+    description = "Components are the Deployments and DaemonSets of kube-system, kipper-system and cert-manager; " ..
+      "expected ones that are missing have installed = false (message \"not installed\") and do not make the cluster " ..
+      "unhealthy. Without a kipperd Deployment, kipperd is the process answering, running outside the cluster " ..
+      "(kind \"Process\", namespace \"\", ready). healthy: at least one node, every node Ready, every installed " ..
+      "component ready.",
     optional = { "cluster_id", "zone", "issuer", "kubernetes_version", "kubelet_version", "internal_ip", "cpu", "memory", "created_at" },
     response = { cluster_id = "203-0-113-10", zone = "kipper.run", issuer = "letsencrypt", kipperd_version = "0.7.0",
       kubernetes_version = "v1.33.1+k3s1", healthy = true,
       nodes = { { name = "server-1", ready = true, status = "Ready", roles = { "control-plane", "master" },
         kubelet_version = "v1.33.1+k3s1", internal_ip = "10.0.0.2", cpu = "4", memory = "8036732Ki",
         unschedulable = false, created_at = "2026-01-01T00:00:00Z" } },
-      components = { { name = "traefik", namespace = "kube-system", kind = "Deployment", ready = true, installed = true,
-        replicas = 1, ready_replicas = 1, message = "1/1 ready" } } } })
+      components = { M.outside_view("0.7.0"), { name = "traefik", namespace = "kube-system", kind = "Deployment",
+        ready = true, installed = true, replicas = 1, ready_replicas = 1, message = "1/1 ready" } } } })
 
   r:add("GET", "/api/v1/dashboard", function(req)
     local user, res = deps.access:user(req)
     if not user then return res end
-    local summary, err = M.dashboard(deps.client, user)
+    local summary, err = M.dashboard(deps.client, user, deps.version)
     if not summary then return api_failed(err) end
     return router.json(200, summary)
   end, { summary = "Counts for the dashboard over the projects the caller may see", tag = "Cluster", access = "any user",

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kipperd.api.cluster's views, on objects as the API returns them: a Node (Ready condition, roles
 -- from node-role labels, capacity), Deployments and DaemonSets as components (ready, rolling out,
--- scaled to zero), and the health rule (every node Ready, every installed component ready).
+-- scaled to zero), kipperd itself when it runs outside the cluster (no kipperd Deployment), and the
+-- health rule (every node Ready, every installed component ready).
 local cluster = require "kipperd.api.cluster"
 
 describe("kipperd.api.cluster", function()
@@ -50,6 +51,47 @@ describe("kipperd.api.cluster", function()
     assert.is_false(ds.ready)
     assert.equal("2/3 ready", ds.message)
     assert.equal("DaemonSet", ds.kind)
+  end)
+
+  it("shows a missing kipperd Deployment as the kipperd answering, outside the cluster; other missing ones as not installed", function()
+    -- a cluster with only coredns: what the sandbox has when kip sandbox up runs kipperd beside it
+    local lists = {}
+    local c = { list = function(_, _, kind, opts)
+      lists[#lists + 1] = opts.namespace .. "/" .. kind
+      if opts.namespace == "kube-system" and kind == "Deployment" then return { items = { deployment(1, 1) } } end
+      return { items = {} }
+    end }
+    local by = {}
+    for _, comp in ipairs(assert(cluster.components(c, "0.7.0"))) do by[comp.name] = comp end
+    assert.equal(6, #lists) -- Deployments and DaemonSets of the three namespaces
+    local self = by.kipperd
+    assert.is_true(self.installed)
+    assert.is_true(self.ready)
+    assert.equal("Process", self.kind)
+    assert.equal("", self.namespace)
+    assert.equal("running outside the cluster (this kipperd, version 0.7.0)", self.message)
+    assert.equal(1, self.ready_replicas)
+    assert.is_false(by.traefik.installed)
+    assert.equal("not installed", by.traefik.message)
+    assert.is_true(by.web.installed)
+    -- without the asking kipperd's version (no process to speak of), kipperd is missing like the others
+    local plain = {}
+    for _, comp in ipairs(assert(cluster.components(c))) do plain[comp.name] = comp end
+    assert.is_false(plain.kipperd.installed)
+    assert.equal("not installed", plain.kipperd.message)
+    -- a kipperd Deployment is shown as it is, whatever answers
+    c.list = function(_, _, kind, opts)
+      if opts.namespace == "kipper-system" and kind == "Deployment" then
+        local d = deployment(1, 0)
+        d.metadata.name, d.metadata.namespace = "kipperd", "kipper-system"
+        return { items = { d } }
+      end
+      return { items = {} }
+    end
+    for _, comp in ipairs(assert(cluster.components(c, "0.7.0"))) do by[comp.name] = comp end
+    assert.equal("Deployment", by.kipperd.kind)
+    assert.is_false(by.kipperd.ready)
+    assert.equal("0/1 ready", by.kipperd.message)
   end)
 
   it("is healthy with every node Ready and every installed component ready; missing ones do not count", function()
