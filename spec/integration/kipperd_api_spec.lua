@@ -367,6 +367,24 @@ describe("kipperd console API", function()
       expect(401, (call("GET", "/api/v1/routes")))
     end)
 
+    it("names the default environment of a project that declares none", function()
+      assert(c:apply({ apiVersion = "v1", kind = "Namespace", metadata = { name = "blog" } }, { field_manager = "spec", force = true }))
+      assert(c:apply({ apiVersion = AV, kind = "Project", metadata = { name = "blog" }, spec = {} }, { field_manager = "spec", force = true }))
+      assert(c:apply({ apiVersion = "networking.k8s.io/v1", kind = "Ingress", metadata = { name = "site", namespace = "blog" },
+        spec = { rules = { { host = "blog.example.com", http = { paths = { { path = "/", pathType = "Prefix",
+          backend = { service = { name = "site", port = { number = 80 } } } } } } } } } }, { field_manager = "spec", force = true }))
+      local r, doc = call("GET", "/api/v1/routes", nil, tokens.admin)
+      expect(200, r)
+      local blog
+      for _, it in ipairs(doc.items) do if it.host == "blog.example.com" then blog = it end end
+      assert.equal("blog", blog.project)
+      assert.equal("default", blog.environment)
+      assert.equal("blog", blog.namespace)
+      assert.equal(80, blog.port)
+      assert(c:delete("networking.k8s.io/v1", "Ingress", "site", "blog"))
+      assert(c:delete(AV, "Project", "blog"))
+    end)
+
     it("takes a cert-manager Certificate's Ready condition over the Secret's presence", function()
       assert(c:apply({ apiVersion = "apiextensions.k8s.io/v1", kind = "CustomResourceDefinition",
         metadata = { name = "certificates.cert-manager.io" },

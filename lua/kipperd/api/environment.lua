@@ -2,9 +2,9 @@
 -- kipperd.api.environment: the namespace a project-scoped request works in, from its
 -- ?environment=ENV query parameter, picked as the CLI picks it when left out (the only one, else
 -- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
--- kip error, which the router answers 400. Also every namespace of a Project, and the Projects a
--- user may see (for cluster-wide views), and the scope of a request (user, project, role,
--- namespace) once its role is checked. Uses kip.apps.namespace, kip.apps.api,
+-- kip error, which the router answers 400. Also every namespace of a Project (a project without
+-- environments has "default"), the Projects a user may see (for cluster-wide views), and the scope
+-- of a request (user, project, role, namespace) once its role is checked. Uses kip.apps.namespace, kip.apps.api,
 -- kipperd.api.access and kipperd.api.router.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
@@ -13,6 +13,8 @@ local router = require "kipperd.api.router"
 
 local M = {}
 
+M.DEFAULT = "default" -- the environment of a project that declares none
+
 ---The query parameter's documentation, for route docs.
 M.QUERY = { environment = "the project's environment (default: its only one, else \"default\", else one named like the project)" }
 
@@ -20,12 +22,13 @@ M.QUERY = { environment = "the project's environment (default: its only one, els
 ---@param req table kip.server request
 ---@param project table the Project object
 ---@return string namespace
----@return string|nil environment
+---@return string environment ("default" when the project declares none)
 function M.namespace(req, project)
   local env = router.query(req).environment
   if env == "" then env = nil end
   if env then api.check_name("environment", env) end
-  return namespace.of_environment(project, env)
+  local ns, picked = namespace.of_environment(project, env)
+  return ns, picked or M.DEFAULT
 end
 
 ---The scope of a project-scoped request when the caller's role there reaches need: {user,
@@ -44,15 +47,15 @@ function M.scope(check, req, need, what)
 end
 
 ---The namespaces of a Project, each with its environment: {namespace, environment}, one per
----environment (the project's own namespace when it has none).
+---environment (the project's own namespace, environment "default", when it declares none).
 ---@param project table the Project
----@return {namespace: string, environment: string|nil}[]
+---@return {namespace: string, environment: string}[]
 function M.namespaces(project)
   local out = {}
   for _, env in ipairs(namespace.environments(project)) do
     out[#out + 1] = { namespace = namespace.of_project(project, env), environment = env }
   end
-  if #out == 0 then out[1] = { namespace = project.metadata.name } end
+  if #out == 0 then out[1] = { namespace = project.metadata.name, environment = M.DEFAULT } end
   return out
 end
 
