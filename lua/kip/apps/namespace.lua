@@ -65,16 +65,18 @@ function M.of_project(project, env)
 end
 
 ---Picks the environment when none was named: the only one, else "default" or one named like
----the project; stops with a clear error when the choice is not obvious.
-local function pick_environment(project)
+---the project; stops with a clear error when the choice is not obvious, saying to pick one with
+---`how` (the CLI's --environment, also hinting at 'kip project use', when nil).
+local function pick_environment(project, how)
   local envs = M.environments(project)
   local name = project.metadata.name
   if #envs == 0 then return nil end
   if #envs == 1 then return envs[1] end
   if contains(envs, "default") then return "default" end
   if contains(envs, name) then return name end
-  errors.usage(string.format("project %s has environments %s: pick one with --environment", name, table.concat(envs, ", ")),
-    string.format("Or make one the default with 'kip project use %s --environment ENV'.", name))
+  errors.usage(string.format("project %s has environments %s: pick one with %s", name, table.concat(envs, ", "),
+      how or "--environment"),
+    not how and string.format("Or make one the default with 'kip project use %s --environment ENV'.", name) or nil)
 end
 
 ---Resolves the namespace a command works in.
@@ -121,18 +123,20 @@ end
 ---project has it.
 ---@param obj table the Project
 ---@param env? string
+---@param how? string how the caller names an environment, for the errors (default "--environment";
+---kipperd's API says "?environment=ENV")
 ---@return string namespace
 ---@return string|nil environment
-function M.of_environment(obj, env)
+function M.of_environment(obj, env, how)
   local project = obj.metadata.name
   local envs = M.environments(obj)
   if env then
     if #envs > 0 and not contains(envs, env) then
       errors.fail(string.format("project %s has no environment %s (it has %s)", project, env, table.concat(envs, ", ")),
-        "Pick one of those with --environment.")
+        string.format("Pick one of those with %s.", how or "--environment"))
     end
   else
-    env = pick_environment(obj)
+    env = pick_environment(obj, how)
   end
   return M.of_project(obj, env), env
 end

@@ -2,9 +2,10 @@
 -- kipperd.api.environment: the namespace a project-scoped request works in, from its
 -- ?environment=ENV query parameter, picked as the CLI picks it when left out (the only one, else
 -- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
--- kip error, which the router answers 400. Also every namespace of a Project (a project without
--- environments has "default"), the Projects a user may see (for cluster-wide views), and the scope
--- of a request (user, project, role, namespace) once its role is checked. Uses kip.apps.namespace, kip.apps.api,
+-- kip error telling to pick one with ?environment=ENV, which the router answers 400. Also every
+-- namespace of a Project (a project without environments has "default"), the Projects a user may
+-- see (for cluster-wide views), and the scope of a request (user, project, role, namespace) once
+-- its role is checked. Uses kip.apps.namespace, kip.apps.api,
 -- kipperd.api.access and kipperd.api.router.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
@@ -14,6 +15,7 @@ local router = require "kipperd.api.router"
 local M = {}
 
 M.DEFAULT = "default" -- the environment of a project that declares none
+M.HOW = "?environment=ENV" -- how an API caller picks an environment, for the errors
 
 ---The query parameter's documentation, for route docs.
 M.QUERY = { environment = "the project's environment (default: its only one, else \"default\", else one named like the project)" }
@@ -27,7 +29,7 @@ function M.namespace(req, project)
   local env = router.query(req).environment
   if env == "" then env = nil end
   if env then api.check_name("environment", env) end
-  local ns, picked = namespace.of_environment(project, env)
+  local ns, picked = namespace.of_environment(project, env, M.HOW)
   return ns, picked or M.DEFAULT
 end
 

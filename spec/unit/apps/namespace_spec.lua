@@ -26,4 +26,23 @@ describe("kip.apps.namespace", function()
     p.spec.environments[3] = { name = "default" }
     assert.equal("shop", namespace.of_environment(p))
   end)
+
+  it("says how to pick an environment: --environment for the CLI, or as the caller says", function()
+    local p = { metadata = { name = "shop" }, spec = { environments = { { name = "a" }, { name = "b" } } } }
+    local function raised(fn)
+      local ok, err = pcall(fn)
+      assert.is_false(ok)
+      return err
+    end
+    local cli = raised(function() namespace.of_environment(p) end)
+    assert.matches("kip project use shop --environment ENV", cli.hint, 1, true)
+    local api = raised(function() namespace.of_environment(p, nil, "?environment=ENV") end)
+    assert.equal("project shop has environments a, b: pick one with ?environment=ENV", api.message)
+    assert.is_nil(api.hint) -- 'kip project use' means nothing to an API caller
+    local unknown = raised(function() namespace.of_environment(p, "qa") end)
+    assert.equal("project shop has no environment qa (it has a, b)", unknown.message)
+    assert.equal("Pick one of those with --environment.", unknown.hint)
+    assert.equal("Pick one of those with ?environment=ENV.",
+      raised(function() namespace.of_environment(p, "qa", "?environment=ENV") end).hint)
+  end)
 end)
