@@ -3,10 +3,12 @@
 // The console's browser end-to-end test: Debian's chromium (headless, driven by playwright-core,
 // never a downloaded browser) against a whole local Kipper started with `kip sandbox up`
 // (e2e/sandbox.mjs) serving the built console. One scenario, step by step: log in, create a
-// project, deploy an app and see it Ready, follow its live logs and see lines arrive, scale it,
-// create a service, look at routes, add a viewer, toggle dark mode, delete the app, and check that
-// the viewer is refused a deploy (no deploy button, and 403 from the API). A screenshot of each
-// view goes to OUT/screenshots; any CSP violation or page error fails the test.
+// project, deploy an app and see it Ready (the detail panel follows it without a reload), follow
+// its live logs and see lines arrive, scale it, create a service, see kipperd on the dashboard as
+// running outside the cluster, look at routes (environment "default"), add a viewer, toggle dark
+// mode, delete the app, and check that the viewer is refused a deploy (no deploy button, and 403
+// from the API) and is not offered a service's connection details. A screenshot of each view
+// goes to OUT/screenshots; any CSP violation or page error fails the test.
 //
 // Usage: node e2e/console.e2e.mjs [--update-docs]
 //   KIP_BIN          the kip to run (default ../build/bin/kip)
@@ -174,12 +176,8 @@ try {
   await step('its live logs show lines, and new lines arrive', async () => {
     await page.click(tid(`app-link-${APP}`))
     await page.waitForSelector(tid('app-detail'))
-    await until(`the detail of ${APP} to say Ready`, async () => {
-      if ((await page.textContent(tid('app-detail-status')))?.trim() === 'Ready') return true
-      await page.reload()
-      await page.waitForSelector(tid('app-detail'))
-      return false
-    })
+    // no reload: the panel polls the app until it settles
+    await until(`the detail of ${APP} to say Ready`, async () => (await page.textContent(tid('app-detail-status')))?.trim() === 'Ready')
     if (!(await apiHasPath(/\/apps\/\{app\}\/logs$/))) return "kipperd's API has no logs endpoint yet (not in /api/v1/openapi.json)"
     await page.click(tid('tab-logs'))
     await page.waitForSelector(tid('log-line'))
@@ -194,12 +192,9 @@ try {
     await page.click(tid('tab-overview'))
     await page.fill(tid('scale-input'), '3')
     await page.click(tid('scale-submit'))
-    await until('3/3 ready', async () => {
-      const t = (await page.textContent(tid('app-replicas'))) ?? ''
-      if (t.includes('3/3')) return true
-      await page.click(tid('refresh'))
-      return false
-    })
+    // the panel itself follows the rollout (polling while it is not settled), and so does the list
+    await until('3/3 ready in the detail', async () => ((await page.textContent(tid('app-replicas'))) ?? '').includes('3/3'))
+    await until('3/3 ready in the list', async () => ((await page.textContent(tid(`app-row-${APP}`))) ?? '').includes('3/3'))
   })
 
   await step('the admin creates a service', async () => {
@@ -224,12 +219,20 @@ try {
     for (const id of ['count-projects', 'count-apps', 'count-services']) {
       await until(`${id} to be 1`, async () => (await page.textContent(`${tid(id)} .big`))?.trim() === '1', 20_000)
     }
+    // kip sandbox up runs kipperd outside the cluster: it is listed as the process answering
+    const components = (await page.textContent(tid('components-table'))) ?? ''
+    if (!/kipperd\s*Ready[\s\S]*running outside the cluster \(this kipperd, version /.test(components)) {
+      throw new Error(`kipperd is not shown as running outside the cluster: ${components}`)
+    }
     await shot('dashboard')
   })
 
   await step("the routes view lists the app's route", async () => {
     await nav('routes')
-    await page.waitForSelector(`[data-testid^="route-row-${APP}-${PROJECT}-"]`)
+    const row = `[data-testid^="route-row-${APP}-${PROJECT}-"]`
+    await page.waitForSelector(row)
+    const environment = (await page.textContent(`${row} td:nth-child(3)`))?.trim()
+    if (environment !== 'default') throw new Error(`the route's environment reads "${environment}", not "default"`)
     await shot('routes')
   })
 
@@ -268,7 +271,7 @@ try {
     })
   })
 
-  await step('a viewer gets no deploy button, and the API refuses their deploy (403)', async () => {
+  await step('a viewer gets no deploy button nor connection details, and the API refuses their deploy (403)', async () => {
     await page.click(tid('sign-out'))
     await page.waitForSelector(tid('login-form'))
     await login(VIEWER, VIEWER_PASSWORD)
@@ -285,6 +288,9 @@ try {
       return d.status
     }, [VIEWER, VIEWER_PASSWORD, PROJECT])
     if (status !== 403) throw new Error(`the viewer's deploy answered ${status}, not 403`)
+    await page.goto(new URL(`services/${PROJECT}`, sb.url).href)
+    await page.waitForSelector(tid('service-row-db'))
+    if (await page.locator(tid('service-reveal-db')).count()) throw new Error("a viewer is offered the service's connection details")
   })
 
   await step('the browser enforces the CSP: an injected inline script and style are refused', async () => {
