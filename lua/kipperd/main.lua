@@ -4,7 +4,8 @@
 -- reconcile engine with its policies, the auto-tuner (kipperd.autotune) and the HTTP endpoints, all driven by kip.server's loop
 -- until SIGTERM or SIGINT (exit 0). Uses kip.cli.args/errors, kip.k8s, kip.log, kip.server,
 -- kip.plugins, kip.reconcile.engine, kipperd.settings, kipperd.heartbeat, kipperd.http and
--- kipperd.api (the console's JSON API: router and auth) and kipperd.static (the console's files).
+-- kipperd.api (the console's JSON API: router, auth, and the users' copy polled on each tick) and
+-- kipperd.static (the console's files).
 local args = require "kip.cli.args"
 local engine_mod = require "kip.reconcile.engine"
 local errors = require "kip.cli.errors"
@@ -224,8 +225,17 @@ local function run(argv)
       interval = flags["autotune-interval"], policy = tpolicy })
   end
   local failure
-  local next_resync, next_key, next_sweep = 0, 0, 0
+  local next_resync, next_key, next_sweep, next_users = 0, 0, 0, 0
   local why = srv:run({ tick = 0.02, on_tick = function(now)
+    -- the console's users: a watched copy of their Secret (until it syncs, reads GET it)
+    if now >= next_users then -- start() is cheap once started
+      local ok, uerr = api.users:start()
+      if not ok then
+        log.warn("console API: cannot watch the users Secret", { error = uerr })
+        next_users = now + 5
+      end
+    end
+    api.users:poll()
     if not engine.cluster then
       local cluster, err = load(now)
       if cluster then
@@ -260,6 +270,7 @@ local function run(argv)
       next_resync = now + flags.resync
     end
   end })
+  api.users:close()
   if failure then
     engine:close()
     srv:close()

@@ -67,12 +67,14 @@ local Api = {}
 Api.__index = Api
 
 ---The auth API.
----@param opts {client: table, signer?: table, secure_cookies?: boolean, sessions?: table, limiter?: table}
----client: a kip.k8s client for the users; signer: until set (set_signer), auth answers 503;
----secure_cookies (default true): the refresh cookie's Secure attribute.
+---@param opts {client: table, users?: table, signer?: table, secure_cookies?: boolean, sessions?: table, limiter?: table}
+---client: a kip.k8s client (the signing key); users: what kipperd.auth.users reads and writes
+---through (kipperd.auth.user_cache; default client); signer: until set (set_signer), auth answers
+---503; secure_cookies (default true): the refresh cookie's Secure attribute.
 function M.new(opts)
   local self = setmetatable({
     client = assert(opts.client, "auth.new: client is required"),
+    users = opts.users or opts.client,
     signer = opts.signer,
     secure = opts.secure_cookies ~= false,
     sessions = opts.sessions or sessions.new(),
@@ -157,7 +159,7 @@ function Api:authenticate_token(token)
   if type(claims.sub) ~= "string" or math.type(claims.sessions_epoch) ~= "integer" then
     return nil, unauthorized("invalid token")
   end
-  local user, err, ecode = users.get(self.client, claims.sub)
+  local user, err, ecode = users.get(self.users, claims.sub)
   if not user then
     if ecode == "notfound" or ecode == "invalid" then return nil, unauthorized("invalid token") end
     return nil, api_failure(err)
@@ -202,7 +204,7 @@ function Api:login(req)
     return router.error(429, "too many login attempts", string.format("Try again in %d seconds.", wait),
       { ["Retry-After"] = tostring(wait) })
   end
-  local user, err = users.authenticate(self.client, email, password)
+  local user, err = users.authenticate(self.users, email, password)
   if not user then
     if err then return api_failure(err) end
     log.info("console login refused", { client = req.remote_addr })
@@ -230,7 +232,7 @@ function Api:refresh(req)
       or "no session"
     return router.error(401, msg, "Log in again.", { ["Set-Cookie"] = self:_clear_cookie() })
   end
-  local user, err, ecode = users.get(self.client, sess.email)
+  local user, err, ecode = users.get(self.users, sess.email)
   if not user then
     if ecode == "notfound" then
       self.sessions:revoke(new)
@@ -276,13 +278,13 @@ function Api:password(req)
     return router.error(429, "too many attempts", string.format("Try again in %d seconds.", wait),
       { ["Retry-After"] = tostring(wait) })
   end
-  local ok, err = users.authenticate(self.client, user.email, body.current)
+  local ok, err = users.authenticate(self.users, user.email, body.current)
   if not ok then
     if err then return api_failure(err) end
     return router.error(403, "the current password is wrong")
   end
   self.limiter:success(user.email, req.remote_addr)
-  local updated, serr, scode = users.set_password(self.client, user.email, body.new)
+  local updated, serr, scode = users.set_password(self.users, user.email, body.new)
   if not updated then
     if scode == "invalid" then return router.error(400, serr) end
     return api_failure(serr)

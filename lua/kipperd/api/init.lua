@@ -3,7 +3,8 @@
 -- gets the routes of each endpoint module in M.MODULES (kipperd.api.NAME, each with
 -- routes(router, deps)); deps carries what the handlers share: the k8s client, the auth API, the
 -- access checks (kipperd.api.access), the reconcile engine (cluster settings, readiness) and the
--- service catalog. Uses kipperd.api.auth, kipperd.api.access and kipperd.api.router.
+-- service catalog, and the copy of the users (kipperd.auth.user_cache). Uses kipperd.api.auth,
+-- kipperd.api.access, kipperd.api.router and kipperd.auth.user_cache.
 local access = require "kipperd.api.access"
 local auth_mod = require "kipperd.api.auth"
 local router = require "kipperd.api.router"
@@ -19,6 +20,8 @@ M.MODULES = { "auth", "cluster", "projects", "apps", "logs", "services", "routes
 
 ---@class kipperd.api.Deps
 ---@field client table kip.k8s client
+---@field users table kipperd.auth.user_cache: the client kipperd.auth.users reads and writes through
+---(main loop: users:start(), users:poll(), users:close())
 ---@field auth table kipperd.api.auth
 ---@field access table kipperd.api.access
 ---@field engine? table kip.reconcile.engine (engine.cluster: the cluster settings once loaded)
@@ -32,9 +35,11 @@ M.MODULES = { "auth", "cluster", "projects", "apps", "logs", "services", "routes
 ---@return kipperd.api.Deps deps
 function M.new(opts)
   local r = router.new(M.PREFIX)
-  local auth = auth_mod.new({ client = opts.client, secure_cookies = opts.secure_cookies })
+  local user_cache = require("kipperd.auth.user_cache").new({ client = opts.client,
+    metrics = opts.engine and opts.engine.metrics })
+  local auth = auth_mod.new({ client = opts.client, users = user_cache, secure_cookies = opts.secure_cookies })
   local deps = {
-    client = opts.client, auth = auth, access = access.new({ auth = auth, client = opts.client }),
+    client = opts.client, users = user_cache, auth = auth, access = access.new({ auth = auth, client = opts.client }),
     engine = opts.engine, catalog = opts.catalog, version = require("kip.host").version(),
   }
   for _, name in ipairs(M.MODULES) do

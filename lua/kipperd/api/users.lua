@@ -47,7 +47,8 @@ end
 ---@param r table kipperd.api.router
 ---@param deps kipperd.api.Deps
 function M.routes(r, deps)
-  local check, c, auth = deps.access, deps.client, deps.auth
+  -- users are read and written through kipperd's copy of their Secret when there is one
+  local check, c, auth = deps.access, deps.users or deps.client, deps.auth
 
   -- ends the sessions of a user whose epoch changed (nil: removed)
   local function end_sessions(email, epoch)
