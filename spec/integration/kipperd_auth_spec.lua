@@ -3,10 +3,12 @@
 -- (helpers.kipperd, with --insecure-cookies since it serves plain HTTP), users made with
 -- kipperd.auth.users (real scrypt parameters, since kipperd checks them: few logins), and kip.http
 -- as the client. Login (right, wrong password, unknown user), the rate limit, me with a bearer token,
--- forged tokens (tampered, alg none), refresh rotation and replay, logout, password change; the
+-- forged tokens (tampered, alg none, HS256 with the public key, expired or for another issuer or
+-- audience, signed with kipperd's real key), refresh rotation and replay, logout, password change; the
 -- signing key Secret. Uses helpers.sandbox, helpers.kipperd, kip.http, kip.json, kip.tls, kip.k8s.
 local http = require "kip.http"
 local json = require "kip.json"
+local jwt = require "kipperd.auth.jwt"
 local k8s = require "kip.k8s"
 local kipperd = require "helpers.kipperd"
 local sandbox = require "helpers.sandbox"
@@ -131,6 +133,37 @@ describe("kipperd auth API", function()
     assert.equal(401, (call("GET", "/api/v1/auth/me", nil, bearer(none2))).status)
     local _, cookie = cookie_of((login(ANN, ANN_PW)))
     assert.equal(401, (call("GET", "/api/v1/auth/me", nil, cookie)).status) -- cookies never authenticate
+  end)
+
+  it("refuses tokens signed with kipperd's own key that expired, or name another issuer or audience, and alg swaps", function()
+    local _, doc = login(ANN, ANN_PW)
+    local claims = json.decode(tls.base64url_decode(doc.token:match("^[^.]+%.([^.]+)%.")))
+    local secret = assert(c:get("v1", "Secret", "kipperd-jwt-key", "kipper-system"))
+    local key = assert(jwt.load_key(tls.base64_decode(secret.data["key.pem"])))
+    local own = { sub = claims.sub, role = claims.role, sessions_epoch = claims.sessions_epoch }
+    -- the real key and claims make a token kipperd accepts (so the refusals below are about one thing each)
+    local good = jwt.new_signer({ key = key }):issue(own)
+    assert.equal(200, (call("GET", "/api/v1/auth/me", nil, bearer(good))).status)
+    local past = jwt.new_signer({ key = key, clock = function() return os.time() - 3600 end }):issue(own)
+    local r = call("GET", "/api/v1/auth/me", nil, bearer(past))
+    assert.equal(401, r.status)
+    assert.matches("expired", r.body)
+    for _, opts in ipairs({ { issuer = "someone-else" }, { audience = "another-app" } }) do
+      opts.key = key
+      assert.equal(401, (call("GET", "/api/v1/auth/me", nil, bearer(jwt.new_signer(opts):issue(own)))).status)
+    end
+    -- alg swap: HS256 keyed with the public key's PEM (the classic confusion), and an unknown alg
+    -- over the real signature
+    local h, p, sig = good:match("^([^.]+)%.([^.]+)%.([^.]+)$")
+    local hdr = json.decode(tls.base64url_decode(h))
+    hdr.alg = "HS256"
+    local hs_input = tls.base64url_encode(json.encode(hdr)) .. "." .. p
+    local pub_pem = key:public_pem()
+    local hs = hs_input .. "." .. tls.base64url_encode(tls.hmac_sha256(pub_pem, hs_input))
+    assert.equal(401, (call("GET", "/api/v1/auth/me", nil, bearer(hs))).status)
+    hdr.alg = "ES256"
+    local es = tls.base64url_encode(json.encode(hdr)) .. "." .. p .. "." .. sig
+    assert.equal(401, (call("GET", "/api/v1/auth/me", nil, bearer(es))).status)
   end)
 
   it("rotates the refresh token; a replayed one is refused and kills the session", function()
