@@ -3,9 +3,10 @@
 -- (helpers.console_api). Measures kipperd's memory (VmRSS) idle and holding N live log WebSockets
 -- (default 100, all following the App's pods; spec/helpers/ws_client.py --hold), its CPU while it
 -- feeds them, its threads and descriptors after they close; then latency under wrk of GET /healthz
--- and GET /api/v1/auth/me with a bearer token (which reads the users Secret from the API each
--- time), next to `kubectl get --raw` of that Secret against the same sandbox (a process per
--- request, as a script would use it). Prints a Markdown section for BENCHMARKS.md.
+-- and GET /api/v1/auth/me with a bearer token (which reads the users from kipperd's watched copy
+-- of their Secret; the copy's hits and misses are shown), next to `kubectl get --raw` of that
+-- Secret against the same sandbox (a process per request, as a script would use it). Prints a
+-- Markdown section for BENCHMARKS.md.
 -- Run from the repository root: build/kip lua bench/kipperd.lua
 -- Environment: KD_BENCH_STREAMS (default 100), KD_BENCH_SECONDS (each wrk run and the hold, default
 -- 5), KD_BENCH_CONNECTIONS (wrk's, default 16), KIP_BIN (the kip whose bin/kipperd runs).
@@ -112,7 +113,11 @@ local ok, err = pcall(function()
   say("wrk: /healthz and /api/v1/auth/me")
   local base = string.format("http://127.0.0.1:%d", env.kd.port)
   local health = wrk(base .. "/healthz")
+  local m0 = env.kd:metrics()
   local me = wrk(base .. "/api/v1/auth/me", { "Authorization: Bearer " .. token })
+  local m1 = env.kd:metrics()
+  local function delta(name) return (m1[name] or 0) - (m0[name] or 0) end
+  local hits, misses = delta("kipperd_users_cache_hits_total"), delta("kipperd_users_cache_misses_total")
   local kc = {}
   for _ = 1, 20 do
     local w0 = monotonic()
@@ -139,20 +144,21 @@ kipperd with its real policies. wrk: 2 threads, %d connections, %d s, on loopbac
 | threads and descriptors once they closed | %d threads, %d descriptors |
 | kipperd peak RSS (VmHWM) over the whole run | %.1f MiB |
 | GET /healthz under wrk | %.0f req/s, p50 %.2f ms, p99 %.2f ms |
-| GET /api/v1/auth/me (bearer token) under wrk | %.0f req/s, p50 %.2f ms, p99 %.2f ms%s |
+| GET /api/v1/auth/me (bearer token) under wrk | %.0f req/s, p50 %.2f ms, p99 %.2f ms%s; users read from kipperd's copy %d times, from the API %d |
 | `kubectl get --raw` of the users Secret (one process per request, median of 20) | %.1f ms |
 
 kipperd runs 8 + 128 server threads (each open log WebSocket holds one, plus a writer thread while
 open); after the WebSockets close, the descriptors left over the idle count are the pod-list
-client's (kept for the next session). /api/v1/auth/me verifies the token (Ed25519) and reads the
-users Secret from the Kubernetes API on every request, so its latency includes one API round trip;
-kubectl pays a process start, its kubeconfig and a TLS handshake per request, which an API client
-of kipperd does not.
+client's (kept for the next session). /api/v1/auth/me verifies the token (Ed25519, the larger part of
+its cost) and reads the user from kipperd's copy of the users Secret, kept current by a watch, so no
+request waits for the API; its handlers run under kipperd's one Lua lock, so with many connections
+the tail grows with the queue for it. kubectl pays a process start, its kubeconfig and a TLS
+handshake per request, which an API client of kipperd does not.
 ]], os.date("!%Y-%m-%d"), proc_count(), cpu, CONNECTIONS, SECONDS,
     idle_rss / 1024, idle_threads, idle_fds, STREAMS, busy_rss / 1024, busy_threads, cpu_pct,
     summary.frames or 0, SECONDS + 3, after_threads, after_fds, peak / 1024,
     health.rps or 0, health.p50 or 0, health.p99 or 0, me.rps or 0, me.p50 or 0, me.p99 or 0,
-    me.errors > 0 and string.format(" (%d non-2xx)", me.errors) or "", median(kc)))
+    me.errors > 0 and string.format(" (%d non-2xx)", me.errors) or "", hits, misses, median(kc)))
 end)
 env:stop()
 if not ok then error(err, 0) end
