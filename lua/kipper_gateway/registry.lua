@@ -2,9 +2,11 @@
 -- kipper-gateway's registry: the cluster records in memory, the registry file (JSON, written
 -- atomically with mode 0600 before any answer that depends on it), the lifecycle of self-registered
 -- names (active, expired after the heartbeat TTL, deleted after the hold) as pure functions of a
--- clock, the routes the proxy gets, and the names and addresses it accepts. Uses kip.fs, kip.json.
+-- clock, the routes the proxy gets, and the names and addresses it accepts. Uses kip.fs, kip.json
+-- and kip.util.time.
 local fs = require "kip.fs"
 local json = require "kip.json"
+local time = require "kip.util.time"
 
 local M = {}
 
@@ -55,28 +57,13 @@ function M.dashed(ip)
 end
 
 ---Unix seconds as RFC 3339 UTC ("2026-11-24T02:26:45Z").
-function M.format_time(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
-end
+M.format_time = time.format_rfc3339
 
--- days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), independent of the time zone
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
----RFC 3339 UTC time ("2026-11-24T02:26:45Z", fractions ignored) as Unix seconds, or nil.
+---RFC 3339 UTC time ("2026-11-24T02:26:45Z", fractions ignored) as Unix seconds, or nil: the
+---registry file's times are written in UTC with a Z, so no other zone is taken.
 function M.parse_time(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)%.?%d*Z$")
-  if not y then return nil end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
-  return days_from_civil(y, mo, d) * M.DAY + h * 3600 + mi * 60 + sec
+  if type(s) ~= "string" or not s:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.?%d*Z$") then return nil end
+  return time.parse_rfc3339(s)
 end
 
 -- --- the lifecycle (pure) ---------------------------------------------------------------------

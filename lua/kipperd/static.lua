@@ -8,9 +8,10 @@
 -- dot segments, hidden names, NUL and backslashes are refused and every file is checked with
 -- realpath to be inside the folder (symlinks out of it are "not found"). Also finds the console's
 -- folder (--console, $KIP_CONSOLE_DIR, PREFIX/share/kipper/console, the build tree's console/).
--- Uses kip.fs and kip.host.
+-- Uses kip.fs, kip.host and kip.util.time (HTTP dates).
 local fs = require "kip.fs"
 local host = require "kip.host"
+local time = require "kip.util.time"
 
 local M = {}
 
@@ -74,40 +75,6 @@ function M.find_dir(dir, candidates)
     if has_index(d) then return fs.realpath(d) or d end
   end
   return nil, "no console found (looked in " .. (#candidates > 0 and table.concat(candidates, ", ") or "no place") .. ")"
-end
-
-local DAYS = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
-local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
-local MONTH_NUMBER = {}
-for i, m in ipairs(MONTHS) do MONTH_NUMBER[m] = i end
-
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
----An HTTP date (IMF-fixdate): "Sun, 06 Nov 1994 08:49:37 GMT".
----@param t integer seconds since the epoch
----@return string
-function M.http_date(t)
-  local d = os.date("!*t", t)
-  return string.format("%s, %02d %s %04d %02d:%02d:%02d GMT", DAYS[d.wday], d.day, MONTHS[d.month], d.year,
-    d.hour, d.min, d.sec)
-end
-
----Parses an IMF-fixdate (the only form clients send today); nil for anything else.
----@param s string
----@return integer|nil seconds since the epoch
-function M.parse_http_date(s)
-  local day, mon, year, h, m, sec = (s or ""):match("^%a%a%a, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-  if not day or not MONTH_NUMBER[mon] then return nil end
-  return days_from_civil(tonumber(year), MONTH_NUMBER[mon], tonumber(day)) * 86400
-    + tonumber(h) * 3600 + tonumber(m) * 60 + tonumber(sec)
 end
 
 ---True when the client takes gzip (Accept-Encoding names gzip, x-gzip or * with a q above 0).
@@ -197,7 +164,7 @@ local function not_modified(req, etag, mtime)
     end
     return false
   end
-  local since = M.parse_http_date(req.headers["if-modified-since"])
+  local since = time.parse_http_date(req.headers["if-modified-since"])
   return since ~= nil and mtime <= since
 end
 
@@ -225,7 +192,7 @@ function Console:_send(req, rel, real, st)
   end
   local etag = string.format('"%x-%x%s"', st.size, st.mtime, headers["Content-Encoding"] and "-gz" or "")
   headers["ETag"] = etag
-  headers["Last-Modified"] = M.http_date(st.mtime)
+  headers["Last-Modified"] = time.format_http_date(st.mtime)
   if not_modified(req, etag, st.mtime) then return { status = 304, headers = headers, body = "" } end
   local body = fs.read(real)
   if not body then return plain(404, "not found\n") end

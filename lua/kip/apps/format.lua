@@ -1,34 +1,13 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Small formatting helpers of the app, service and project commands: RFC 3339 times to Unix
 -- seconds, ages as kubectl shows them (45s, 3m, 5h, 12d), durations from flags (90s, 5m, 1h30m),
--- and a condition by type. Pure Lua.
+-- and a condition by type. Pure Lua (kip.util.time).
+local time = require "kip.util.time"
+
 local M = {}
 
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (m > 2 and m - 3 or m + 9) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
 ---Unix seconds of an RFC 3339 time ("2025-01-02T03:04:05Z", fractions and offsets allowed).
----@param text any
----@return integer|nil
-function M.parse_time(text)
-  if type(text) ~= "string" then return nil end
-  local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  local t = days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
-  rest = rest:gsub("^%.%d+", "")
-  if rest == "Z" or rest == "z" or rest == "" then return t end
-  local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-  if not sign then return nil end
-  local offset = tonumber(oh) * 3600 + tonumber(om) * 60
-  return sign == "+" and t - offset or t + offset
-end
+M.parse_time = time.parse_rfc3339
 
 ---An age as kubectl prints it.
 ---@param seconds integer

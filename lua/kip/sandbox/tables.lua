@@ -1,35 +1,22 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Server-side Table output (meta.k8s.io/v1 Table), which `kubectl get` asks for: the columns
 -- kube-apiserver prints for each built-in kind, CRD additionalPrinterColumns, and ages as
--- kubectl shows them ("5m", "2d3h"). Uses kip.util.tables and kip.sandbox.jsonpath (the JSONPath
--- of printer columns).
+-- kubectl shows them ("5m", "2d3h"). Uses kip.util.tables, kip.util.time and kip.sandbox.jsonpath
+-- (the JSONPath of printer columns).
 local jsonpath = require "kip.sandbox.jsonpath"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
 
 ---Parses an RFC 3339 timestamp ("2026-11-23T21:07:39Z", "2026-11-23T22:07:39.5+01:00") into Unix
 ---seconds.
-function M.parse_time(s)
-  local y, mo, d, h, mi, sec, rest = tostring(s or ""):match("^(%d+)%-(%d+)%-(%d+)T(%d+):(%d+):(%d+)(.*)$")
-  if not y then return nil end
-  local sign, oh, om = rest:match("^[.%d]*([+-])(%d%d):(%d%d)$")
-  local offset = sign and (sign == "-" and -1 or 1) * (tonumber(oh) * 3600 + tonumber(om) * 60) or 0
-  -- days from civil (Howard Hinnant's algorithm), UTC without relying on the local time zone
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  y = mo <= 2 and y - 1 or y
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
-end
+M.parse_time = time.parse_rfc3339
 
 ---@return string now as RFC 3339 UTC
 function M.now()
-  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+  return time.format_rfc3339()
 end
 
 ---kubectl's short human duration (apimachinery's HumanDuration): 45s, 5m, 3h, 2d3h, 400d; a time

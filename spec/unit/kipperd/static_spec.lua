@@ -1,26 +1,14 @@
 -- SPDX-License-Identifier: Apache-2.0
--- kipperd.static's pieces: HTTP dates both ways, Accept-Encoding, which asset names count as
--- hashed, finding the console's folder, and the handler on requests as kip.server gives them
--- (decoded paths: dot segments, NUL, backslashes, hidden names). Real files in a temporary folder.
+-- kipperd.static's pieces: Accept-Encoding, which asset names count as hashed, finding the
+-- console's folder, and the handler on requests as kip.server gives them (decoded paths: dot
+-- segments, NUL, backslashes, hidden names). Real files in a temporary folder. HTTP dates:
+-- spec/unit/util/time_spec.lua.
 -- The same module over real HTTP: spec/integration/kipperd_console_spec.lua.
 local fs = require "kip.fs"
 local helpers = require "helpers"
 local static = require "kipperd.static"
 
 describe("kipperd.static", function()
-  it("writes and reads IMF-fixdate HTTP dates", function()
-    assert.equal("Sun, 06 Nov 1994 08:49:37 GMT", static.http_date(784111777))
-    assert.equal("Thu, 01 Jan 1970 00:00:00 GMT", static.http_date(0))
-    assert.equal(784111777, static.parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"))
-    assert.equal(951782400, static.parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"))
-    for _, t in ipairs({ 0, 1700000000, 4102444799 }) do
-      assert.equal(t, static.parse_http_date(static.http_date(t)))
-    end
-    assert.is_nil(static.parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"))
-    assert.is_nil(static.parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"))
-    assert.is_nil(static.parse_http_date(nil))
-  end)
-
   it("reads Accept-Encoding with q-values", function()
     assert.is_true(static.accepts_gzip("gzip, deflate, br"))
     assert.is_true(static.accepts_gzip("br;q=1.0, GZIP;q=0.5"))
