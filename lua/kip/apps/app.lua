@@ -11,6 +11,7 @@ local errors = require "kip.cli.errors"
 local format = require "kip.apps.format"
 local json = require "kip.json"
 local secrets = require "kip.apps.secrets"
+local time = require "kip.util.time"
 local wait = require "kip.apps.wait"
 
 local M = {}
@@ -133,7 +134,7 @@ end
 ---@return string stamp the time written
 function M.restart(c, live)
   local md = live.metadata
-  local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local stamp = time.format_rfc3339()
   local app = M.write(c, md.namespace, md.name, live, live.spec, { [appspec.RESTARTED_AT] = stamp })
   return app, stamp
 end

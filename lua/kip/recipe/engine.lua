@@ -5,6 +5,7 @@
 -- of output. A re-run resumes: steps whose check passes are skipped. Uses kip.recipe.ui and kip.fs.
 local fs = require "kip.fs"
 local suggest = require "kip.util.suggest"
+local time = require "kip.util.time"
 local ui_mod = require "kip.recipe.ui"
 
 local M = {}
@@ -136,7 +137,7 @@ function M.run(recipe, opts)
     state = opts.state or {}, plan = opts.plan }, Context)
   if ctx.transcript then
     ctx:_log(string.format("# kip install: recipe %s on %s, %s\n", recipe.name, opts.target.description,
-      os.date("!%Y-%m-%dT%H:%M:%SZ")))
+      time.format_rfc3339()))
   end
   local total, ran, skipped = #recipe.steps, 0, 0
   local started = os.time()

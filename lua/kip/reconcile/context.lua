@@ -2,8 +2,9 @@
 -- The ctx a reconcile policy gets: the cluster settings, the live objects of the kinds it
 -- reconciles, owns or reads (from the engine's caches, each read recorded so a change to what it
 -- read queues it again), random bytes, the time and the service catalog. Policies do no I/O of
--- their own. Uses kip.tls (random), kip.util.tables and the engine's cache and deps recorder.
+-- their own. Uses kip.tls (random), kip.util.{tables,time} and the engine's cache and deps recorder.
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local tls = require "kip.tls"
 
 local M = {}
@@ -11,7 +12,7 @@ local M = {}
 ---The current time as RFC 3339 UTC ("2026-11-23T21:07:39Z").
 ---@return string
 function M.now()
-  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+  return time.format_rfc3339()
 end
 
 ---n random bytes as 2n lowercase hex digits.

@@ -7,6 +7,7 @@
 local defaults = require "kip.sandbox.defaults"
 local store_mod = require "kip.sandbox.store"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
@@ -112,7 +113,7 @@ function M.install(api)
       if def then default_stored(api, def) end
     end
     if not established(obj) and event ~= "DELETED" then
-      local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+      local now = time.format_rfc3339()
       local names = tables.copy((obj.spec or {}).names) or {}
       names.singular = names.singular or (names.kind or ""):lower()
       local st = {

@@ -3,11 +3,12 @@
 -- operation) kept up to date on every write, and server-side apply on top of it: the applied
 -- configuration merged into the live object (lists by their merge key), fields a manager stops
 -- applying removed, and conflicts with other managers refused (409) unless forced.
--- Uses kip.json, kip.sandbox.patch and kip.sandbox.status.
+-- Uses kip.json, kip.sandbox.patch, kip.sandbox.status and kip.util.time.
 local json = require "kip.json"
 local patch = require "kip.sandbox.patch"
 local status = require "kip.sandbox.status"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
@@ -207,7 +208,7 @@ end
 function M.record(new, old, manager, operation, applied, subresource, steal)
   local part = subresource == "status" and "status" or "main"
   local entries = entries_of(old)
-  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local now = time.format_rfc3339()
   local taken = {}
   if operation == "Apply" then
     taken = M.fields(applied, part)

@@ -4,11 +4,13 @@
 -- auto-tuner have numbers. A container uses half of its memory and CPU requests unless
 -- annotations on its pod, or on the pod's ReplicaSet or Deployment, say otherwise:
 -- sandbox.kipper.run/memory-usage and sandbox.kipper.run/cpu-usage ("900Mi", "250m", or "95%" of
--- the request). Uses kip.json, kip.policy.quantity, kip.sandbox.selectors and kip.sandbox.status.
+-- the request). Uses kip.json, kip.policy.quantity, kip.sandbox.selectors, kip.sandbox.status and
+-- kip.util.time.
 local json = require "kip.json"
 local quantity = require "kip.policy.quantity"
 local selectors = require "kip.sandbox.selectors"
 local status = require "kip.sandbox.status"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
@@ -83,8 +85,6 @@ function M.usage(api, pod)
   return out
 end
 
-local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
-
 local function memory_text(n) return string.format("%dKi", math.floor(n / 1024 + 0.5)) end
 local function cpu_text(n) return string.format("%dn", math.floor(n * 1e9 + 0.5)) end
 
@@ -99,8 +99,8 @@ local function pod_metrics(api, pod)
   end
   local md = pod.metadata
   return { kind = "PodMetrics", apiVersion = M.GROUP .. "/" .. M.VERSION,
-    metadata = { name = md.name, namespace = md.namespace, labels = md.labels, creationTimestamp = now_text() },
-    timestamp = now_text(), window = M.WINDOW, containers = containers }
+    metadata = { name = md.name, namespace = md.namespace, labels = md.labels, creationTimestamp = time.format_rfc3339() },
+    timestamp = time.format_rfc3339(), window = M.WINDOW, containers = containers }
 end
 
 local function node_metrics(api, node)
@@ -113,8 +113,8 @@ local function node_metrics(api, node)
     end
   end
   return { kind = "NodeMetrics", apiVersion = M.GROUP .. "/" .. M.VERSION,
-    metadata = { name = node.metadata.name, labels = node.metadata.labels, creationTimestamp = now_text() },
-    timestamp = now_text(), window = M.WINDOW, usage = { cpu = cpu_text(cpu), memory = memory_text(mem) } }
+    metadata = { name = node.metadata.name, labels = node.metadata.labels, creationTimestamp = time.format_rfc3339() },
+    timestamp = time.format_rfc3339(), window = M.WINDOW, usage = { cpu = cpu_text(cpu), memory = memory_text(mem) } }
 end
 
 local function respond(body)

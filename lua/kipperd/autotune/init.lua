@@ -3,13 +3,13 @@
 -- App whose spec.autotune.mode is not off, its pods, their usage (metrics.k8s.io) and the
 -- namespace's ResourceQuotas, keeps a short usage history per App, asks the tuner policy
 -- (plugins/tuners/autotune.lua, replaceable through KIP_PLUGIN_PATH) what to change, and records or
--- applies it (kipperd.autotune.record). Uses kip.plugins, kip.log, kip.apps.format (times) and
+-- applies it (kipperd.autotune.record). Uses kip.plugins, kip.log, kip.util.time and
 -- kipperd.autotune.*.
-local format = require "kip.apps.format"
 local gather = require "kipperd.autotune.gather"
 local log = require "kip.log"
 local plugins = require "kip.plugins"
 local record = require "kipperd.autotune.record"
+local time = require "kip.util.time"
 
 local M = {}
 
@@ -42,8 +42,6 @@ function M.new(opts)
     clock = opts.clock or os.time, next_run = 0, history = {}, warned = {} }, Tuner)
 end
 
-local function when(text) return format.parse_time(text) end
-
 -- The effective memoryLimit, memory and cpu of the App now, as quantities.
 function Tuner:_current(app)
   local cur = self.policy.current(app)
@@ -75,14 +73,14 @@ end
 function Tuner:_tune(app, view, now)
   local at = type(app.status) == "table" and type(app.status.autotune) == "table" and app.status.autotune or {}
   local mode = self.policy.settings(app).mode
-  local since = mode == "auto" and at.lastChange and when(at.lastChange.time)
-    or mode == "recommend" and at.recommendation and when(at.recommendation.time) or nil
+  local since = mode == "auto" and at.lastChange and time.parse_rfc3339(at.lastChange.time)
+    or mode == "recommend" and at.recommendation and time.parse_rfc3339(at.recommendation.time) or nil
   local mine = gather.app(view, app, now)
   local samples = self:_remember(app.metadata.uid, mine.sample, since)
   local replicas = math.max(tonumber((app.spec or {}).replicas) or 1, #mine.pods)
   local result = self.policy.decide({ app = app, pods = mine.pods, samples = samples, quotas = mine.quotas,
     now = now, last_change = since, replicas = replicas })
-  local stamp = os.date("!%Y-%m-%dT%H:%M:%SZ", now)
+  local stamp = time.format_rfc3339(now)
   local plan = record.plan(app, result, self:_current(app), stamp)
   record.write(self.client, app, plan, stamp)
   if plan.apply then self.history[app.metadata.uid] = {} end

@@ -5,11 +5,10 @@
 -- API's write path.
 local scheduler = require "kip.sandbox.sim.scheduler"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
-
-local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 local function conditions(ready, t)
   local s = ready and "True" or "False"
@@ -60,7 +59,7 @@ local function unschedulable(api, def, pod, message)
   api:update(def, pod.metadata.namespace, pod.metadata.name, { metadata = tables.copy(pod.metadata),
     status = { phase = "Pending", qosClass = (pod.status or {}).qosClass,
       conditions = yaml.array({ { type = "PodScheduled", status = "False", reason = "Unschedulable", message = message,
-        lastTransitionTime = os.date("!%Y-%m-%dT%H:%M:%SZ") } }) } },
+        lastTransitionTime = time.format_rfc3339() } }) } },
     { manager = "kube-scheduler", subresource = "status" })
 end
 
@@ -93,7 +92,7 @@ function M.run(sim, engine)
       local seen = sim.pod_seen[uid]
       if not seen then
         sim.pod_seen[uid] = sim.now
-        local t = now_text()
+        local t = time.format_rfc3339()
         local host_ip = node_addresses(sim, pod.spec.nodeName)
         set_status(api, def, api.store:get(def, md.namespace, md.name), {
           phase = "Pending", hostIP = host_ip, qosClass = "BestEffort",
@@ -103,7 +102,7 @@ function M.run(sim, engine)
         engine.wake_at(sim, "kubelet", sim.now + sim.delay)
       elseif sim.now - seen >= sim.delay then
         ip_base = ip_base + 1
-        local t = now_text()
+        local t = time.format_rfc3339()
         local host_ip, prefix = node_addresses(sim, pod.spec.nodeName)
         local pod_ip = string.format("%s.%d", prefix, ip_base % 250 + 2)
         set_status(api, def, pod, {
@@ -118,7 +117,7 @@ function M.run(sim, engine)
     elseif st.phase == "Running" and owned_by_job(pod) then
       local started = sim.pod_seen[uid] or sim.now
       if sim.now - started >= 2 * sim.delay then
-        local t = now_text()
+        local t = time.format_rfc3339()
         local done = tables.copy(st)
         done.phase = "Succeeded"
         done.conditions = conditions(false, t)

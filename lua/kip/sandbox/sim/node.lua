@@ -3,13 +3,12 @@
 -- k3s makes it) and the shape every simulated kubelet reports (labels, Ready conditions with
 -- heartbeats, capacity, nodeInfo), which `kip sandbox agent` reuses for the nodes it joins.
 -- Uses the sandbox API's write path.
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
 
 M.KUBELET_VERSION = "v1.34.0+kip-sandbox"
-
-local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 ---The labels a k3s node carries.
 ---@param opts {arch?: string, control_plane?: boolean, instance_type?: string}
@@ -54,7 +53,7 @@ end
 ---The status a simulated kubelet reports.
 ---@param opts {name: string, ip: string, arch?: string, kubelet_version?: string, previous?: table[], note?: string}
 function M.status(opts)
-  local now = now_text()
+  local now = time.format_rfc3339()
   local arch = opts.arch or "amd64"
   local version = opts.kubelet_version or M.KUBELET_VERSION
   local resources = { cpu = "4", memory = "8Gi", pods = "110", ["ephemeral-storage"] = "100Gi" }

@@ -8,12 +8,11 @@
 local metrics = require "kip.sandbox.metrics"
 local quantity = require "kip.policy.quantity"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 
 local M = {}
 
 M.MAX_BACKOFF = 30
-
-local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 -- Names of the pod's containers that use more memory than their limit (all, with the annotation).
 local function victims(api, pod)
@@ -43,7 +42,7 @@ function M.run(sim, engine)
         if due and sim.now < due then
           engine.wake_at(sim, "oom", due)
         else
-          local t = now_text()
+          local t = time.format_rfc3339()
           local new = tables.copy(st)
           local restarts = 0
           for _, cs in ipairs(new.containerStatuses or {}) do

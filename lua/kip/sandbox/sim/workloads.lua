@@ -5,6 +5,7 @@
 -- as the real controllers do. Uses the sandbox API's write path and kip.json for template hashes.
 local json = require "kip.json"
 local tables = require "kip.util.tables"
+local time = require "kip.util.time"
 local yaml = require "kip.yaml"
 
 local M = {}
@@ -26,8 +27,6 @@ local function hash(text, len)
   return table.concat(out)
 end
 M.hash = hash
-
-local function now_text() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 -- A Deployment's pod-template hash, computed once per uid and generation (the template only
 -- changes with the generation): hashing every template on every round is what a round of many
@@ -234,7 +233,7 @@ local function deployments(api)
         ready = ready + (st.readyReplicas or 0)
         if rs.metadata.name == name then updated = st.replicas or 0 end
       end
-      local t = now_text()
+      local t = time.format_rfc3339()
       local available = ready >= want
       local prev = {}
       for _, c in ipairs((d.status or {}).conditions or {}) do prev[c.type] = c end
@@ -370,7 +369,7 @@ local function jobs(api)
         create_pod(api, p)
         active = active + 1
       end
-      local t = now_text()
+      local t = time.format_rfc3339()
       local new_st = { startTime = st.startTime or t, active = active > 0 and active or nil,
         succeeded = succeeded > 0 and succeeded or nil, ready = 0, terminating = 0,
         uncountedTerminatedPods = {} }
