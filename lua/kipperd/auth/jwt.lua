@@ -3,7 +3,9 @@
 -- with Ed25519 (alg "EdDSA", RFC 8037). The algorithm is fixed here: a token's header never picks
 -- it. A signer issues with its current key and verifies against a set of public keys by kid, so a
 -- rotated-out key keeps verifying until it is removed. verify never raises on untrusted input; it
--- returns the claims or nil, reason, code ("expired" or "invalid"). Uses kip.tls and kip.json.
+-- returns the claims or nil, reason, code ("expired" or "invalid"). A token verified once is
+-- remembered (up to M.SEEN_MAX, forgotten when the accepted keys change): its next uses check only
+-- its times, which spares kipperd an Ed25519 verification per API request. Uses kip.tls and kip.json.
 local tls = require "kip.tls"
 local json = require "kip.json"
 
@@ -13,6 +15,7 @@ M.ALG = "EdDSA"
 M.MAX_TOKEN_LENGTH = 8192 -- bytes; longer tokens are refused before any decoding
 M.DEFAULT_TTL = 900
 M.DEFAULT_LEEWAY = 30 -- seconds of clock skew tolerated on exp, nbf and iat
+M.SEEN_MAX = 4096 -- verified tokens remembered (their signature is not checked again; times are)
 
 -- the claims issue sets itself; callers may not pass them
 local RESERVED = { iss = true, aud = true, iat = true, nbf = true, exp = true, jti = true }
@@ -99,7 +102,7 @@ function M.new_signer(opts)
   end
   local self = setmetatable({
     issuer = issuer, audience = audience, ttl = ttl, leeway = leeway, clock = clock,
-    _key = key, _kid = kid, _verify = {},
+    _key = key, _kid = kid, _verify = {}, _seen = {}, _seen_count = 0,
   }, Signer)
   self._verify[kid] = key:public_key()
   return self
@@ -115,6 +118,7 @@ function Signer:add_verify_key(kid, key)
   check_kid(kid)
   if not is_ed25519(key) then error("jwt: add_verify_key: key must be an Ed25519 kip.tls.Key", 2) end
   self._verify[kid] = key:public_key()
+  self:_forget()
 end
 
 ---Stops accepting tokens signed under kid. The current signing kid cannot be removed.
@@ -122,6 +126,7 @@ end
 function Signer:remove_verify_key(kid)
   if kid == self._kid then error("jwt: remove_verify_key: " .. kid .. " is the current signing key", 2) end
   self._verify[kid] = nil
+  self:_forget()
 end
 
 ---The kids accepted by verify, sorted.
@@ -151,6 +156,7 @@ function Signer:rotate(key, kid)
   check_kid(kid)
   self._key, self._kid = key, kid
   self._verify[kid] = key:public_key()
+  self:_forget()
 end
 
 ---A signed token carrying claims plus iss, aud, iat, nbf, exp and jti (which claims may not set).
@@ -198,6 +204,30 @@ local function is_number(v) return type(v) == "number" and v == v and v ~= math.
 ---@return string|nil reason
 ---@return "expired"|"invalid"|nil code
 function Signer:verify(token)
+  local seen = type(token) == "string" and self._seen[token]
+  local claims, reason, code
+  if seen then
+    claims = seen
+  else
+    claims, reason, code = self:_verify_signature(token)
+    if not claims then return nil, reason, code end
+  end
+  claims, reason, code = self:_check_times(claims)
+  if not claims then return nil, reason, code end
+  if not seen then
+    -- remember what was proven (signature, issuer, audience) for this exact token; the times are
+    -- checked on every use, and any change of the accepted keys forgets it all
+    if self._seen_count >= M.SEEN_MAX then self:_forget() end
+    self._seen[token] = claims
+    self._seen_count = self._seen_count + 1
+  end
+  local copy = {}
+  for k, v in pairs(claims) do copy[k] = v end
+  return copy
+end
+
+-- Everything but the times: form, header, algorithm, key, signature, issuer, audience.
+function Signer:_verify_signature(token)
   if type(token) ~= "string" then return invalid("token is not a string") end
   if #token > M.MAX_TOKEN_LENGTH then return invalid("token is too long") end
   local h, p, s = token:match("^([%w_%-]+)%.([%w_%-]+)%.([%w_%-]+)$")
@@ -228,17 +258,30 @@ function Signer:verify(token)
     end
   end
   if not aud_ok then return invalid("wrong token audience") end
-  local okc, now = pcall(self.clock)
-  if not okc or not is_number(now) then return invalid("no clock") end
-  local leeway = self.leeway
   if not is_number(claims.exp) then return invalid("token has no expiry") end
   for _, name in ipairs({ "nbf", "iat" }) do
     local v = claims[name]
     if v ~= nil and not is_number(v) then return invalid("token " .. name .. " is not a number") end
+  end
+  return claims
+end
+
+-- exp, nbf and iat against the clock now, with the leeway.
+function Signer:_check_times(claims)
+  local okc, now = pcall(self.clock)
+  if not okc or not is_number(now) then return invalid("no clock") end
+  local leeway = self.leeway
+  for _, name in ipairs({ "nbf", "iat" }) do
+    local v = claims[name]
     if v ~= nil and v > now + leeway then return invalid("token is not valid yet") end
   end
   if now >= claims.exp + leeway then return nil, "token has expired", "expired" end
   return claims
+end
+
+-- Forgets every verified token (the accepted keys changed, or the memo is full).
+function Signer:_forget()
+  self._seen, self._seen_count = {}, 0
 end
 
 return M

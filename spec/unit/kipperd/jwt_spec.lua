@@ -290,6 +290,25 @@ describe("kipperd.auth.jwt", function()
     end
   end)
 
+  it("remembers a verified token: its signature is checked once, its times every time", function()
+    local token = signer:issue({ sub = "u" })
+    local real = signer:verify_key("k1")
+    local checks = 0
+    signer._verify.k1 = { verify = function(_, data, sig) checks = checks + 1; return real:verify(data, sig) end }
+    local first = assert(signer:verify(token))
+    first.sub = "changed by the caller"
+    local second = assert(signer:verify(token))
+    assert.equal(1, checks)
+    assert.equal("u", second.sub) -- callers get copies
+    -- a token that differs in one signature character is checked (and refused), not taken from the memo
+    local last = token:sub(-2, -2) == "A" and "B" or "A"
+    refused(signer, token:sub(1, -3) .. last .. token:sub(-1))
+    assert.equal(2, checks)
+    clock.now = clock.now + 900 + 30
+    assert.equal("expired", select(3, signer:verify(token)))
+    assert.equal(2, checks)
+  end)
+
   it("rotates keys: the old kid verifies while kept, and not after removal", function()
     local old = signer:issue({ sub = "u" })
     assert.equal("k1", signer:kid())
