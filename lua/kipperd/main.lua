@@ -264,7 +264,15 @@ local function run(argv)
     engine:probe(10)
     if heartbeat then heartbeat:tick(now) end
     if tuner and engine:ready() then tuner:tick(now) end
-    if api.logs then api.logs:step(now) end
+    if api.logs then
+      -- a failure in the live logs ends their sessions (clients see the close and may reconnect),
+      -- not kipperd
+      local ok, step_err = xpcall(api.logs.step, debug.traceback, api.logs, now)
+      if not ok then
+        log.error("live logs failed: their sessions end", { error = tostring(step_err) })
+        pcall(api.logs.close, api.logs)
+      end
+    end
     if now >= next_resync then
       if next_resync > 0 then log.debug("resync", { queued = engine:resync() }) end
       next_resync = now + flags.resync
