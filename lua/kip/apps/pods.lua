@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
--- The Pods of an App: those its Deployment (named after the App) selects, with a row per pod
--- (name, phase, ready, restarts, node, age) for status output. Uses a kip.k8s client and
--- kip.apps.format.
+-- The Pods of an App: those its Deployment (named after the App) selects, a pod's summary (ready
+-- and total containers, restarts, phase) and a row per pod (name, phase, ready, restarts, node,
+-- age) for status output. Uses a kip.k8s client and kip.apps.format.
 local format = require "kip.apps.format"
 local strings = require "kip.util.strings"
 
@@ -34,8 +34,12 @@ function M.list(c, namespace, app, selector)
   return items, err
 end
 
----A pod as a row: name, phase, ready ("1/1"), restarts, node, age.
-function M.row(pod)
+---What a pod's containers say: how many are ready of how many, their restarts summed, and the
+---pod's phase ("Terminating" once it is being deleted). Before the kubelet reports containers,
+---total counts the spec's.
+---@param pod table
+---@return {ready: integer, total: integer, restarts: integer, phase: string}
+function M.summary(pod)
   local st = pod.status or {}
   local ready, total, restarts = 0, 0, 0
   for _, cs in ipairs(st.containerStatuses or {}) do
@@ -44,10 +48,15 @@ function M.row(pod)
     restarts = restarts + (cs.restartCount or 0)
   end
   if total == 0 then total = #(pod.spec and pod.spec.containers or {}) end
-  local phase = st.phase or "Pending"
-  if pod.metadata.deletionTimestamp then phase = "Terminating" end
-  return { name = pod.metadata.name, phase = phase, ready = string.format("%d/%d", ready, total), restarts = restarts,
-    node = pod.spec and pod.spec.nodeName or "", age = format.age(pod.metadata.creationTimestamp) }
+  local phase = pod.metadata.deletionTimestamp and "Terminating" or st.phase or "Pending"
+  return { ready = ready, total = total, restarts = restarts, phase = phase }
+end
+
+---A pod as a row: name, phase, ready ("1/1"), restarts, node, age.
+function M.row(pod)
+  local sum = M.summary(pod)
+  return { name = pod.metadata.name, phase = sum.phase, ready = string.format("%d/%d", sum.ready, sum.total),
+    restarts = sum.restarts, node = pod.spec and pod.spec.nodeName or "", age = format.age(pod.metadata.creationTimestamp) }
 end
 
 return M

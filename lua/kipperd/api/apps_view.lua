@@ -64,16 +64,9 @@ end
 
 ---A pod as AppDetail shows it.
 function M.pod(pod)
-  local st = pod.status or {}
-  local ready, total, restarts = 0, 0, 0
-  for _, cs in ipairs(st.containerStatuses or {}) do
-    total = total + 1
-    if cs.ready then ready = ready + 1 end
-    restarts = restarts + (cs.restartCount or 0)
-  end
-  local phase = pod.metadata.deletionTimestamp and "Terminating" or st.phase or "Pending"
-  return { name = pod.metadata.name, phase = phase, ready = total > 0 and ready == total, restarts = restarts,
-    node = pod.spec and pod.spec.nodeName, started_at = st.startTime, reason = pod_reason(st) }
+  local st, sum = pod.status or {}, pods.summary(pod)
+  return { name = pod.metadata.name, phase = sum.phase, ready = sum.total > 0 and sum.ready == sum.total,
+    restarts = sum.restarts, node = pod.spec and pod.spec.nodeName, started_at = st.startTime, reason = pod_reason(st) }
 end
 
 -- The resources of the App's container: the Deployment's (kipperd applied profiles and limits),
