@@ -148,17 +148,14 @@ end
 
 -- Apps of namespaces counted by phase: {total, ready, progressing, failed}.
 local function count_apps(c, namespaces)
-  local out = { total = 0, ready = 0, progressing = 0, failed = 0 }
-  for _, ns in ipairs(namespaces) do
-    local list, err, code = c:list("kipper.run/v1alpha1", "App", { namespace = ns, all = true })
-    if not list and code ~= "notfound" then return nil, err end
-    for _, app in ipairs(list and list.items or {}) do
-      out.total = out.total + 1
-      local phase = app.status and app.status.phase
-      if phase == "Ready" then out.ready = out.ready + 1
-      elseif phase == "Failed" then out.failed = out.failed + 1
-      else out.progressing = out.progressing + 1 end
-    end
+  local apps, err = environment.list_in(c, "kipper.run/v1alpha1", "App", namespaces)
+  if not apps then return nil, err end
+  local out = { total = #apps, ready = 0, progressing = 0, failed = 0 }
+  for _, app in ipairs(apps) do
+    local phase = app.status and app.status.phase
+    if phase == "Ready" then out.ready = out.ready + 1
+    elseif phase == "Failed" then out.failed = out.failed + 1
+    else out.progressing = out.progressing + 1 end
   end
   return out
 end
@@ -170,10 +167,7 @@ end
 function M.dashboard(c, user, this_version)
   local projects, perr = environment.visible_projects(c, user)
   if not projects then return nil, perr end
-  local namespaces = {}
-  for _, p in ipairs(projects) do
-    for _, n in ipairs(environment.namespaces(p)) do namespaces[#namespaces + 1] = n.namespace end
-  end
+  local namespaces = environment.namespaces_of(projects)
   local apps, aerr = count_apps(c, namespaces)
   if not apps then return nil, aerr end
   local services, serr = require("kipperd.api.services").count(c, namespaces)

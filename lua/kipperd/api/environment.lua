@@ -4,9 +4,9 @@
 -- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
 -- kip error telling to pick one with ?environment=ENV, which the router answers 400. Also every
 -- namespace of a Project (a project without environments has "default"), the Projects a user may
--- see (for cluster-wide views), and the scope of a request (user, project, role, namespace) once
--- its role is checked. Uses kip.apps.namespace, kip.apps.api,
--- kipperd.api.access and kipperd.api.router.
+-- see and the objects of a kind in their namespaces (for cluster-wide views), and the scope of a
+-- request (user, project, role, namespace) once its role is checked. Uses kip.apps.namespace,
+-- kip.apps.api, kipperd.api.access and kipperd.api.router.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
 local namespace = require "kip.apps.namespace"
@@ -58,6 +58,37 @@ function M.namespaces(project)
     out[#out + 1] = { namespace = namespace.of_project(project, env), environment = env }
   end
   if #out == 0 then out[1] = { namespace = project.metadata.name, environment = M.DEFAULT } end
+  return out
+end
+
+---The namespaces of several Projects, in their order: {namespace, environment, project (its name)}.
+---@param projects table[]
+---@return {namespace: string, environment: string, project: string}[]
+function M.namespaces_of(projects)
+  local out = {}
+  for _, p in ipairs(projects) do
+    for _, n in ipairs(M.namespaces(p)) do
+      out[#out + 1] = { namespace = n.namespace, environment = n.environment, project = p.metadata.name }
+    end
+  end
+  return out
+end
+
+---The objects of a kind in each of several namespaces, in that order (for cluster-wide views); a
+---kind or namespace the API does not know has none. nil and a message when the API fails.
+---@param c table kip.k8s client
+---@param api_version string
+---@param kind string
+---@param namespaces {namespace: string}[] as M.namespaces_of gives them
+---@return table[]|nil objects
+---@return string? message
+function M.list_in(c, api_version, kind, namespaces)
+  local out = {}
+  for _, n in ipairs(namespaces) do
+    local list, err, code = c:list(api_version, kind, { namespace = n.namespace, all = true })
+    if not list and code ~= "notfound" then return nil, err end
+    for _, obj in ipairs(list and list.items or {}) do out[#out + 1] = obj end
+  end
   return out
 end
 

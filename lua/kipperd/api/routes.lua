@@ -90,25 +90,18 @@ end
 function M.list(c, user, opts)
   local projects, perr = environment.visible_projects(c, user)
   if not projects then return nil, perr end
+  local namespaces = environment.namespaces_of(projects)
   local where = {} -- namespace -> {project, environment}
-  local namespaces = {}
-  for _, p in ipairs(projects) do
-    for _, n in ipairs(environment.namespaces(p)) do
-      where[n.namespace] = { project = p.metadata.name, environment = n.environment }
-      namespaces[#namespaces + 1] = n.namespace
-    end
-  end
-  local ingresses = {}
+  for _, n in ipairs(namespaces) do where[n.namespace] = n end
+  local ingresses
   if user.role == "admin" then
     local list, err = c:list("networking.k8s.io/v1", "Ingress", { all_namespaces = true, all = true })
     if not list then return nil, err end
     ingresses = list.items or {}
   else
-    for _, ns in ipairs(namespaces) do
-      local list, err, code = c:list("networking.k8s.io/v1", "Ingress", { namespace = ns, all = true })
-      if not list and code ~= "notfound" then return nil, err end
-      for _, ing in ipairs(list and list.items or {}) do ingresses[#ingresses + 1] = ing end
-    end
+    local err
+    ingresses, err = environment.list_in(c, "networking.k8s.io/v1", "Ingress", namespaces)
+    if not ingresses then return nil, err end
   end
   local out, cache = {}, (not opts or opts.tls ~= false) and {} or nil
   for _, ing in ipairs(ingresses) do

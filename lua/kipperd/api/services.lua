@@ -189,18 +189,15 @@ end
 
 ---Counts for the dashboard: {total, ready} over the Services of namespaces.
 ---@param c table kip.k8s client
----@param namespaces string[]
+---@param namespaces {namespace: string}[] as kipperd.api.environment.namespaces_of gives them
 ---@return {total: integer, ready: integer}|nil
 ---@return string? message
 function M.count(c, namespaces)
-  local out = { total = 0, ready = 0 }
-  for _, ns in ipairs(namespaces) do
-    local list, err, code = c:list(api.API_VERSION, "Service", { namespace = ns, all = true })
-    if not list and code ~= "notfound" then return nil, err end
-    for _, svc in ipairs(list and list.items or {}) do
-      out.total = out.total + 1
-      if (svc.status or {}).phase == "Ready" then out.ready = out.ready + 1 end
-    end
+  local list, err = environment.list_in(c, api.API_VERSION, "Service", namespaces)
+  if not list then return nil, err end
+  local out = { total = #list, ready = 0 }
+  for _, svc in ipairs(list) do
+    if (svc.status or {}).phase == "Ready" then out.ready = out.ready + 1 end
   end
   return out
 end
