@@ -97,7 +97,7 @@ function Access:project(req, need, what)
     if code == "notfound" or code == "invalid" then
       return nil, router.error(404, string.format("there is no project %s", tostring(name)))
     end
-    return nil, router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
+    return nil, router.api_failed(err)
   end
   local role = M.project_role(user, project)
   if not role then return nil, router.error(404, string.format("there is no project %s", tostring(name))) end

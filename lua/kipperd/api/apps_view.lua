@@ -3,7 +3,9 @@
 -- status, URL) from the App alone; AppDetail adds what kipperd made for it, read from the cluster:
 -- its pods, resources (the Deployment's, else the spec's), hosts (its Ingress), revision, secret
 -- names (never values), recent events (the App's and its pods', newest first) and the
--- auto-tuner's state. Uses kip.apps.{events,format,history,pods,secrets} and kip.json.
+-- auto-tuner's state. Uses kip.apps.{events,format,history,pods,secrets}, kipperd.api.conditions and
+-- kip.json.
+local conditions = require "kipperd.api.conditions"
 local events = require "kip.apps.events"
 local format = require "kip.apps.format"
 local json = require "kip.json"
@@ -41,15 +43,6 @@ function M.summary(app, env)
     image = spec.image, replicas = spec.replicas or 1, ready_replicas = st.readyReplicas or 0,
     status = M.status(app), url = st.url, created_at = app.metadata.creationTimestamp,
   }
-end
-
-local function conditions(app)
-  local out = {}
-  for _, c in ipairs(app.status and app.status.conditions or {}) do
-    out[#out + 1] = { type = c.type, status = c.status, reason = c.reason, message = c.message,
-      last_transition_time = c.lastTransitionTime }
-  end
-  return json.array(out)
 end
 
 -- Why a pod is not running well: a waiting or terminated container's reason.
@@ -134,7 +127,7 @@ function M.detail(c, app, env)
   out.secrets = json.array(secrets.keys(secrets.get(c, ns, name)))
   out.resources = resources(app, dep)
   out.hosts = hosts(app, ingress)
-  out.conditions = conditions(app)
+  out.conditions = conditions.view(app)
   out.pods = json.array(pod_views)
   out.revision = revision(c, app, dep)
   out.autotune = autotune(app)

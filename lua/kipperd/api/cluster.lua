@@ -27,10 +27,6 @@ M.EXPECTED = {
   { namespace = "cert-manager", name = "cert-manager", kind = "Deployment" },
 }
 
-local function api_failed(err)
-  return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
-end
-
 ---A Node as the API shows it.
 function M.node_view(n)
   local row = health.node_row(n)
@@ -192,7 +188,7 @@ function M.routes(r, deps)
     local user, res = deps.access:user(req)
     if not user then return res end
     local report, err = M.report(deps.client, deps)
-    if not report then return api_failed(err) end
+    if not report then return router.api_failed(err) end
     return router.json(200, report)
   end, { summary = "The cluster's health: nodes, components and versions", tag = "Cluster", access = "any user",
     description = "Components are the Deployments and DaemonSets of kube-system, kipper-system and cert-manager; " ..
@@ -213,7 +209,7 @@ function M.routes(r, deps)
     local user, res = deps.access:user(req)
     if not user then return res end
     local summary, err = M.dashboard(deps.client, user, deps.version)
-    if not summary then return api_failed(err) end
+    if not summary then return router.api_failed(err) end
     return router.json(200, summary)
   end, { summary = "Counts for the dashboard over the projects the caller may see", tag = "Cluster", access = "any user",
     response = { projects = 2, apps = { total = 5, ready = 4, progressing = 1, failed = 0 }, services = { total = 2, ready = 2 },

@@ -77,7 +77,7 @@ function M.routes(r, deps)
         return router.error(404, string.format("there is no app %s in project %s (namespace %s)", name,
           project.metadata.name, ns))
       end
-      return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
+      return router.api_failed(err)
     end
     local stream = hub:open({ namespace = ns, app = name, selector = pods.selector(c, ns, name), tail = opts.tail,
       previous = opts.previous })

@@ -4,12 +4,14 @@
 -- (project owners; admins count as owners). Writes go through the Project resource as `kip
 -- project` writes it, with its checks (kip.apps.project, kip.apps.projectspec). A ProjectView
 -- shows the caller's role, each environment's namespace and quota, the members and how many apps
--- and services run in the project. Uses kipperd.api.{access,environment,router} (deps.access
--- checks the roles), kip.apps.* and kip.json.
+-- and services run in the project. Uses kipperd.api.{access,conditions,environment,router}
+-- (deps.access checks the roles), kip.apps.* and kip.json.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
+local conditions = require "kipperd.api.conditions"
 local environment = require "kipperd.api.environment"
 local errors = require "kip.cli.errors"
+local format = require "kip.apps.format"
 local json = require "kip.json"
 local namespace = require "kip.apps.namespace"
 local project_mod = require "kip.apps.project"
@@ -65,16 +67,12 @@ function M.view(p, user, counts)
   end
   local members = {}
   for _, m in ipairs(spec.members or {}) do members[#members + 1] = { email = m.email, role = m.role } end
-  local conditions, ready = {}, false
-  for _, c in ipairs(st.conditions or {}) do
-    conditions[#conditions + 1] = { type = c.type, status = c.status, reason = c.reason, message = c.message,
-      last_transition_time = c.lastTransitionTime }
-    if c.type == "Ready" then ready = c.status == "True" end
-  end
+  local ready = format.condition(p, "Ready")
   return {
     name = p.metadata.name, display_name = spec.displayName, role = access.project_role(user, p),
     environments = json.array(envs), members = json.array(members), apps = apps, services = services,
-    phase = st.phase, ready = ready or st.phase == "Ready", conditions = json.array(conditions),
+    phase = st.phase, ready = (ready ~= nil and ready.status == "True") or st.phase == "Ready",
+    conditions = conditions.view(p),
     created_at = p.metadata.creationTimestamp,
   }
 end
@@ -90,7 +88,7 @@ function M.routes(r, deps)
     local user, res = check:user(req)
     if not user then return res end
     local projects, err = environment.visible_projects(c, user)
-    if not projects then return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.") end
+    if not projects then return router.api_failed(err) end
     local counts = M.counts(c)
     local items = {}
     for _, p in ipairs(projects) do items[#items + 1] = M.view(p, user, counts) end

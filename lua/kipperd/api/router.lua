@@ -41,6 +41,12 @@ function M.error(status, message, hint, extra)
   return M.json(status, { error = message, hint = hint }, extra)
 end
 
+---The 503 of a request the Kubernetes API failed.
+---@param err any the client's message
+function M.api_failed(err)
+  return M.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
+end
+
 ---A response without a body (204).
 function M.empty(status, extra)
   local h = headers(extra)

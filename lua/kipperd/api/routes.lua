@@ -3,22 +3,14 @@
 -- namespaces of the projects the caller may see (admins: every namespace), each with its project
 -- and environment, the App behind it (the Ingress's owner) and its TLS state: whether the host is
 -- in the Ingress's tls section, its Secret exists and cert-manager's Certificate of that Secret is
--- Ready (when there is one). Uses kipperd.api.environment, kipperd.api.router and kip.json.
+-- Ready (when there is one). Uses kipperd.api.environment, kipperd.api.router, kip.apps.format and
+-- kip.json.
 local environment = require "kipperd.api.environment"
+local format = require "kip.apps.format"
 local json = require "kip.json"
 local router = require "kipperd.api.router"
 
 local M = {}
-
-local function api_failed(err)
-  return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
-end
-
-local function ready_condition(obj)
-  for _, c in ipairs(obj.status and obj.status.conditions or {}) do
-    if c.type == "Ready" then return c end
-  end
-end
 
 -- The App an Ingress serves: its owner App, else its app.kubernetes.io/instance label when the
 -- component is "app".
@@ -40,7 +32,7 @@ local function tls_state(c, ing, secret_name, cache)
   local state = { enabled = true, secret = secret_name, issuer = issuer, ready = false }
   local secret = c:get("v1", "Secret", secret_name, ns)
   local cert = c:get("cert-manager.io/v1", "Certificate", secret_name, ns)
-  local cond = cert and ready_condition(cert)
+  local cond = cert and format.condition(cert, "Ready")
   if cert then
     state.ready = secret ~= nil and cond ~= nil and cond.status == "True"
     state.message = cond and cond.message or "the certificate has no Ready condition yet"
@@ -122,7 +114,7 @@ function M.routes(r, deps)
     local user, res = deps.access:user(req)
     if not user then return res end
     local items, err = M.list(deps.client, user)
-    if not items then return api_failed(err) end
+    if not items then return router.api_failed(err) end
     return router.json(200, { items = json.array(items) })
   end, { summary = "Every host served, its app and its TLS state", tag = "Routes",
     access = "any user (the projects they may see; admins see every namespace)",

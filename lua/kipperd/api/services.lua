@@ -3,10 +3,13 @@
 -- types, any user) and, under /api/v1/projects/{project}/services (?environment=ENV): list and
 -- read (project viewers), create and delete (deployers), and the connection details with the
 -- password (owners; admins count as owners). Writes go through the Service resource as `kip
--- service` writes it, with its checks (kip.apps.services). Uses kipperd.api.environment and
--- .router (deps.access checks the roles), kip.apps.services and kip.apps.api, kip.catalog.services and kip.json.
+-- service` writes it, with its checks (kip.apps.services). Uses kipperd.api.{conditions,
+-- environment,router} (deps.access checks the roles), kip.apps.{api,format,services},
+-- kip.catalog.services and kip.json.
 local api = require "kip.apps.api"
+local conditions = require "kipperd.api.conditions"
 local environment = require "kipperd.api.environment"
+local format = require "kip.apps.format"
 local json = require "kip.json"
 local router = require "kipperd.api.router"
 local services = require "kip.apps.services"
@@ -15,10 +18,6 @@ local M = {}
 
 local BASE = "/api/v1/projects/{project}/services"
 local FIELDS = { name = true, type = true, version = true, storage = true }
-
-local function api_failed(err)
-  return router.error(503, "the Kubernetes API failed: " .. tostring(err), "Try again; see kipperd's log.")
-end
 
 -- The catalog: deps.catalog (kipperd's, loaded at start), else loaded now.
 local function catalog_of(deps)
@@ -34,33 +33,18 @@ function M.catalog_item(type_, entry)
     default_version = entry.version, port = entry.port, ports = json.array(ports), storage = entry.storage }
 end
 
-local function condition(obj, ctype)
-  for _, c in ipairs(obj.status and obj.status.conditions or {}) do
-    if c.type == ctype then return c end
-  end
-end
-
-local function conditions(obj)
-  local out = {}
-  for _, c in ipairs(obj.status and obj.status.conditions or {}) do
-    out[#out + 1] = { type = c.type, status = c.status, reason = c.reason, message = c.message,
-      last_transition_time = c.lastTransitionTime }
-  end
-  return json.array(out)
-end
-
 ---A Service as the API shows it (no secrets).
 ---@param svc table the Service
 ---@param env string|nil its environment
 ---@param entry table|nil its catalog entry (for the default version and storage)
 function M.view(svc, env, entry)
   local st, spec = svc.status or {}, svc.spec or {}
-  local ready = condition(svc, "Ready")
+  local ready = format.condition(svc, "Ready")
   return {
     name = svc.metadata.name, namespace = svc.metadata.namespace, environment = env or "default", type = spec.type,
     version = spec.version or (entry and entry.version), storage = spec.storage or (entry and entry.storage),
     ready = st.phase == "Ready" or (ready ~= nil and ready.status == "True"), status = st.phase or "Pending",
-    host = st.host, port = st.port, secret = services.secret_name(svc), conditions = conditions(svc),
+    host = st.host, port = st.port, secret = services.secret_name(svc), conditions = conditions.view(svc),
     created_at = svc.metadata.creationTimestamp,
   }
 end
@@ -92,7 +76,7 @@ function M.routes(r, deps)
       return nil, router.error(404, string.format("there is no service %s in project %s (namespace %s)", name,
         s.project.metadata.name, s.namespace), "GET " .. BASE:gsub("{project}", s.project.metadata.name) .. " lists them.")
     end
-    return nil, api_failed(err)
+    return nil, router.api_failed(err)
   end
 
   r:add("GET", "/api/v1/catalog", function(req)
@@ -111,7 +95,7 @@ function M.routes(r, deps)
     local s, res = scope(req, "viewer")
     if not s then return res end
     local list, err = c:list(api.API_VERSION, "Service", { namespace = s.namespace, all = true })
-    if not list then return api_failed(err) end
+    if not list then return router.api_failed(err) end
     local cat = catalog_of(deps)
     local items = {}
     for _, svc in ipairs(list.items or {}) do items[#items + 1] = M.view(svc, s.environment, cat.entries[svc.spec.type]) end
@@ -137,7 +121,7 @@ function M.routes(r, deps)
       return router.error(409, string.format("service %s already exists in project %s (namespace %s)", name,
         s.project.metadata.name, s.namespace), "Pick another name, or delete it first.")
     elseif code ~= "notfound" then
-      return api_failed(err)
+      return router.api_failed(err)
     end
     local created = api.apply(c, services.object(nil, want, s.namespace))
     return router.json(201, M.view(created, s.environment, catalog_of(deps).entries[want.type]))

@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kipperd.api.router: {param} routes (exact paths first), query parsing, 404 and 405 with Allow,
 -- JSON bodies (413, 415, 400), kip errors answered 400 (or their http_status) and other errors
--- 500 without their message; route docs kept for the OpenAPI document.
+-- 500 without their message, 503 when the Kubernetes API failed; route docs kept for the OpenAPI
+-- document.
 local errors = require "kip.cli.errors"
 local json = require "kip.json"
 local router = require "kipperd.api.router"
@@ -80,6 +81,13 @@ describe("kipperd.api.router", function()
     assert.equal(500, res3.status)
     assert.equal("internal error", doc3.error)
     assert.is_nil(res3.body:find("secret detail", 1, true))
+  end)
+
+  it("answers 503 with the client's message when the Kubernetes API failed", function()
+    local res = router.api_failed("connection refused")
+    assert.equal(503, res.status)
+    assert.same({ error = "the Kubernetes API failed: connection refused", hint = "Try again; see kipperd's log." },
+      json.decode(res.body))
   end)
 
   it("reads JSON object bodies: 415 without JSON, 413 over the cap, 400 for non-objects", function()
