@@ -18,20 +18,22 @@ M.eventually = sandbox.eventually
 local Env = {}
 Env.__index = Env
 
----Starts everything; call env:stop() in teardown.
----@param opts {users: {email: string, role: string, password: string}[], args?: string[]}
+---Starts everything; call env:stop() in teardown. users: made before kipperd starts (none: no
+---users); policies: kipperd's --policies (default: all of them); sandbox: helpers.sandbox's
+---options (verbose: the sandbox API logs every request).
+---@param opts {users?: {email: string, role: string, password: string}[], args?: string[], policies?: string, sandbox?: table}
 function M.start(opts)
   local self = setmetatable({ passwords = {}, tokens = {} }, Env)
-  self.sb = sandbox.start()
+  self.sb = sandbox.start(opts.sandbox)
   self.c = assert(k8s.connect({ kubeconfig = self.sb.kubeconfig }))
   kipperd.prepare(self.c)
-  for _, u in ipairs(opts.users) do
+  for _, u in ipairs(opts.users or {}) do
     assert(users.add(self.c, u.email, u.role, u.password))
     self.passwords[u.email] = u.password
   end
   local args = { "--insecure-cookies" }
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
-  self.kd = kipperd.start({ kubeconfig = self.sb.kubeconfig, plugin_path = false, args = args })
+  self.kd = kipperd.start({ kubeconfig = self.sb.kubeconfig, plugin_path = false, policies = opts.policies, args = args })
   assert(self.kd:wait_ready(30), "kipperd is not ready: " .. self.kd:output())
   self.base = string.format("http://127.0.0.1:%d", self.kd.port)
   self.client = http.client({})
@@ -63,13 +65,29 @@ function Env:call(method, path, body, as, headers)
   return r.status, ok and doc or nil, r
 end
 
+---One request with an access token as it is (or none), for specs that log in themselves.
+---@return table response
+---@return any doc the decoded JSON body (nil when none)
+function Env:request(method, path, body, token, headers)
+  local h = { Authorization = token and ("Bearer " .. token) or nil }
+  for k, v in pairs(headers or {}) do h[k] = v end
+  local _, doc, r = self:call(method, path, body, nil, h)
+  return r, doc
+end
+
+---A new login of a user: its access token (asserts 200).
+---@param password? string default: the one the user was made with
+---@return string token
+function Env:login(email, password)
+  local status, doc, r = self:call("POST", "/api/v1/auth/login", { email = email,
+    password = password or assert(self.passwords[email], "no password for " .. email) })
+  assert(status == 200, "login of " .. email .. ": " .. status .. " " .. tostring(r.body) .. "\n" .. self.kd:output())
+  return doc.token
+end
+
 ---The access token of a user (logged in at the first use).
 function Env:token(email)
-  if not self.tokens[email] then
-    local status, doc, r = self:call("POST", "/api/v1/auth/login", { email = email, password = assert(self.passwords[email]) })
-    assert(status == 200, "login of " .. email .. ": " .. tostring(r.body))
-    self.tokens[email] = doc.token
-  end
+  if not self.tokens[email] then self.tokens[email] = self:login(email) end
   return self.tokens[email]
 end
 

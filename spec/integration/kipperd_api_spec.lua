@@ -3,20 +3,18 @@
 -- health and dashboard, the service catalog and services (with the credentials reserved to project
 -- owners and admins), routes with their TLS state, and users (admin only, sessions ended on a
 -- reset, a role change or removal, the last admin kept). Against the sandbox API and the real
--- kipperd (helpers.kipperd, running the service policy so Services get their credentials), users
--- made with kipperd.auth.users (real scrypt, so few logins), kip.http as the client. Every
--- endpoint is called with the roles that may and may not. Uses helpers.sandbox, helpers.kipperd,
--- kip.http, kip.json, kip.k8s and kip.tls.
-local http = require "kip.http"
+-- kipperd running the service policy so Services get their credentials, with users made with
+-- kipperd.auth.users (real scrypt, so few logins) and a kip.http client (helpers.console_api).
+-- Every endpoint is called with the roles that may and may not. Uses helpers.console_api,
+-- helpers.sandbox, kip.json, kip.tls and kipperd.auth.users.
+local console_api = require "helpers.console_api"
 local json = require "kip.json"
-local k8s = require "kip.k8s"
-local kipperd = require "helpers.kipperd"
 local sandbox = require "helpers.sandbox"
 local tls = require "kip.tls"
 local users = require "kipperd.auth.users"
 
 describe("kipperd console API", function()
-  local sb, c, kd, client, base
+  local env, c, kd
   local tokens = {}
 
   local ADMIN, ADMIN_PW = "admin@example.com", "admin passphrase long enough"
@@ -25,21 +23,8 @@ describe("kipperd console API", function()
   local OWNER, OWNER_PW = "owner@example.com", "owner passphrase long enough"
   local AV = "kipper.run/v1alpha1"
 
-  local function call(method, path, body, token, headers)
-    local h = { ["Content-Type"] = "application/json" }
-    if token then h.Authorization = "Bearer " .. token end
-    for k, v in pairs(headers or {}) do h[k] = v end
-    local r = assert(client:request({ method = method, url = base .. path, timeout = 30, headers = h,
-      body = type(body) == "table" and json.encode(body) or body }))
-    local ok, doc = pcall(json.decode, r.body or "")
-    return r, ok and doc or nil
-  end
-
-  local function login(email, password)
-    local r, doc = call("POST", "/api/v1/auth/login", { email = email, password = password })
-    assert(r.status == 200, "login " .. email .. ": " .. r.status .. " " .. r.body)
-    return doc.token
-  end
+  local function call(method, path, body, token, headers) return env:request(method, path, body, token, headers) end
+  local function login(email, password) return env:login(email, password) end
 
   -- asserts a status, showing the body and kipperd's log when it differs
   local function expect(status, r, what)
@@ -47,36 +32,27 @@ describe("kipperd console API", function()
   end
 
   setup(function()
-    sb = sandbox.start()
-    c = assert(k8s.connect({ kubeconfig = sb.kubeconfig }))
-    kipperd.prepare(c)
-    assert(users.add(c, ADMIN, "admin", ADMIN_PW))
-    assert(users.add(c, DEP, "deployer", DEP_PW))
-    assert(users.add(c, VIEW, "viewer", VIEW_PW))
-    assert(users.add(c, OWNER, "viewer", OWNER_PW)) -- a viewer globally, owner of project shop
+    -- the service policy only, so Services get their credentials
+    env = console_api.start({ policies = "service", users = {
+      { email = ADMIN, role = "admin", password = ADMIN_PW }, { email = DEP, role = "deployer", password = DEP_PW },
+      { email = VIEW, role = "viewer", password = VIEW_PW },
+      { email = OWNER, role = "viewer", password = OWNER_PW }, -- a viewer globally, owner of project shop
+    } })
+    c, kd = env.c, env.kd
     for _, ns in ipairs({ "shop", "other", "cert-manager" }) do
       assert(c:apply({ apiVersion = "v1", kind = "Namespace", metadata = { name = ns } }, { field_manager = "spec", force = true }))
     end
     assert(c:apply({ apiVersion = AV, kind = "Project", metadata = { name = "shop" },
       spec = { environments = { { name = "default" } }, members = { { email = OWNER, role = "owner" } } } },
       { field_manager = "spec", force = true }))
-    kd = kipperd.start({ kubeconfig = sb.kubeconfig, policies = "service", args = { "--insecure-cookies" } })
-    base = string.format("http://127.0.0.1:%d", kd.port)
-    client = http.client({})
-    assert(sandbox.eventually(function()
-      return call("GET", "/api/v1/auth/me").status == 401
-    end, 20), "the API did not start: " .. kd:output())
-    tokens.admin = login(ADMIN, ADMIN_PW)
-    tokens.dep = login(DEP, DEP_PW)
-    tokens.view = login(VIEW, VIEW_PW)
-    tokens.owner = login(OWNER, OWNER_PW)
+    tokens.admin = login(ADMIN)
+    tokens.dep = login(DEP)
+    tokens.view = login(VIEW)
+    tokens.owner = login(OWNER)
   end)
 
   teardown(function()
-    if client then client:close() end
-    if kd and kd:running() then kd:stop() end
-    if c then c:close() end
-    if sb then sb:stop() end
+    if env then env:stop() end
   end)
 
   describe("meta", function()

@@ -1,59 +1,39 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- kipperd's auth endpoints (/api/v1/auth/...) over real HTTP: the sandbox API, the real kipperd
--- (helpers.kipperd, with --insecure-cookies since it serves plain HTTP), users made with
--- kipperd.auth.users (real scrypt parameters, since kipperd checks them: few logins), and kip.http
--- as the client. Login (right, wrong password, unknown user), the rate limit, me with a bearer token,
--- forged tokens (tampered, alg none, HS256 with the public key, expired or for another issuer or
--- audience, signed with kipperd's real key), refresh rotation and replay, logout, password change; the
--- signing key Secret. Uses helpers.sandbox, helpers.kipperd, kip.http, kip.json, kip.tls, kip.k8s.
-local http = require "kip.http"
+-- (with --insecure-cookies since it serves plain HTTP), users made with kipperd.auth.users (real
+-- scrypt parameters, since kipperd checks them: few logins), and kip.http as the client. Login
+-- (right, wrong password, unknown user), the rate limit, me with a bearer token, forged tokens
+-- (tampered, alg none, HS256 with the public key, expired or for another issuer or audience,
+-- signed with kipperd's real key), refresh rotation and replay, logout, password change; the
+-- signing key Secret. Uses helpers.console_api (the sandbox, kipperd, the users and the client),
+-- kip.json, kip.tls and kipperd.auth.{jwt,users}.
+local console_api = require "helpers.console_api"
 local json = require "kip.json"
 local jwt = require "kipperd.auth.jwt"
-local k8s = require "kip.k8s"
-local kipperd = require "helpers.kipperd"
-local sandbox = require "helpers.sandbox"
 local tls = require "kip.tls"
 local users = require "kipperd.auth.users"
 
 describe("kipperd auth API", function()
-  local sb, c, kd, client, base
+  local env, c, kd
 
   local ANN, ANN_PW = "ann@example.com", "correct horse battery staple"
   local BOB, BOB_PW = "bob@example.com", "another long passphrase here"
 
   setup(function()
-    sb = sandbox.start()
-    c = assert(k8s.connect({ kubeconfig = sb.kubeconfig }))
-    kipperd.prepare(c)
-    assert(users.add(c, ANN, "admin", ANN_PW))
-    assert(users.add(c, BOB, "viewer", BOB_PW))
-    kd = kipperd.start({ kubeconfig = sb.kubeconfig, policies = "app", args = { "--insecure-cookies" } })
-    base = string.format("http://127.0.0.1:%d", kd.port)
-    client = http.client({})
+    -- console_api.start waits until the signing key is loaded (auth answers 401, not 503)
+    env = console_api.start({ policies = "app", users = {
+      { email = ANN, role = "admin", password = ANN_PW }, { email = BOB, role = "viewer", password = BOB_PW } } })
+    c, kd = env.c, env.kd
   end)
 
   teardown(function()
-    if client then client:close() end
-    if kd and kd:running() then kd:stop() end
-    if c then c:close() end
-    if sb then sb:stop() end
+    if env then env:stop() end
   end)
 
-  local function header(r, name)
-    for k, v in pairs(r.headers or {}) do
-      if k:lower() == name:lower() then return v end
-    end
-  end
+  local header = console_api.header
 
   -- one request: method, path, body (a table is sent as JSON), extra headers -> response, decoded JSON
-  local function call(method, path, body, headers)
-    local h = { ["Content-Type"] = "application/json" }
-    for k, v in pairs(headers or {}) do h[k] = v end
-    local r = assert(client:request({ method = method, url = base .. path, timeout = 30, headers = h,
-      body = type(body) == "table" and json.encode(body) or body }))
-    local ok, doc = pcall(json.decode, r.body or "")
-    return r, ok and doc or nil
-  end
+  local function call(method, path, body, headers) return env:request(method, path, body, nil, headers) end
 
   local function bearer(token) return { Authorization = "Bearer " .. token } end
 
@@ -68,16 +48,7 @@ describe("kipperd auth API", function()
     return call("POST", "/api/v1/auth/login", { email = email, password = password })
   end
 
-  -- waits until the signing key is loaded (auth answers something other than 503)
-  local function wait_auth()
-    assert(sandbox.eventually(function()
-      local r = call("GET", "/api/v1/auth/me")
-      return r.status == 401
-    end, 20), "the auth API did not start: " .. kd:output())
-  end
-
   it("logs in, answers me with the bearer token, and keeps the signing key in a Secret", function()
-    wait_auth()
     local r, doc = login(ANN, ANN_PW)
     assert.equal(200, r.status, r.body .. kd:output())
     assert.equal(ANN, doc.user.email)

@@ -5,14 +5,13 @@
 -- and Last-Modified with 304, gzip, HEAD, the history fallback (never for /api/ or missing assets),
 -- security headers on HTML, and traversal attempts sent raw (curl --path-as-is and a socket
 -- client, since HTTP clients normalise paths) that must never reach the secret. Uses
--- helpers.sandbox, helpers.kipperd, kip.http, kip.proc and kip.fs.
+-- helpers.console_api (the sandbox, kipperd and a kip.http client), helpers.kipperd, kip.proc and
+-- kip.fs.
+local console_api = require "helpers.console_api"
 local fs = require "kip.fs"
 local helpers = require "helpers"
-local http = require "kip.http"
 local kipperd = require "helpers.kipperd"
-local k8s = require "kip.k8s"
 local proc = require "kip.proc"
-local sandbox = require "helpers.sandbox"
 
 local SECRET = "TOP-SECRET-5f1c"
 local INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-Bx3kQ2aZ.js"></script></head>' ..
@@ -20,7 +19,7 @@ local INDEX = '<!doctype html><html><head><script type="module" src="/assets/ind
 local JS = string.rep("console.log('kipper console');\n", 200)
 
 describe("kipperd console serving", function()
-  local sb, kd, client, base, dir, root
+  local env, sb, kd, client, base, dir, root
 
   setup(function()
     dir = helpers.tmpdir()
@@ -48,27 +47,16 @@ describe("kipperd console serving", function()
     assert(proc.run({ "ln", "-s", dir .. "/secret.txt", root .. "/leak.txt" }))
     assert(proc.run({ "ln", "-s", "..", root .. "/up" }))
     assert(proc.run({ "ln", "-s", "index-Bx3kQ2aZ.js", root .. "/assets/alias.js" }))
-    sb = sandbox.start()
-    local c = assert(k8s.connect({ kubeconfig = sb.kubeconfig }))
-    kipperd.prepare(c)
-    c:close()
-    kd = kipperd.start({ kubeconfig = sb.kubeconfig, policies = "app", args = { "--console", root } })
-    base = string.format("http://127.0.0.1:%d", kd.port)
-    client = http.client({})
+    env = console_api.start({ policies = "app", args = { "--console", root } })
+    sb, kd, client, base = env.sb, env.kd, env.client, env.base
   end)
 
   teardown(function()
-    if client then client:close() end
-    if kd and kd:running() then kd:stop() end
-    if sb then sb:stop() end
+    if env then env:stop() end
     if dir then helpers.rmtree(dir) end
   end)
 
-  local function header(r, name)
-    for k, v in pairs(r.headers or {}) do
-      if k:lower() == name:lower() then return v end
-    end
-  end
+  local header = console_api.header
 
   local function get(path, headers, method)
     return assert(client:request({ method = method or "GET", url = base .. path, headers = headers or {}, timeout = 10 }))

@@ -5,18 +5,15 @@
 -- it); changes made through another client, as `kip user` makes them, reach kipperd with the
 -- watch (a reset password and a removal refuse the old token, an added user logs in; polled with
 -- a deadline), and kipperd's own reset refuses the token on the very next request. Uses
--- helpers.sandbox, helpers.kipperd, kip.http, kip.json, kip.k8s, kip.fs and kipperd.auth.users.
+-- helpers.console_api, helpers.sandbox, kip.fs, kip.host and kipperd.auth.users.
+local console_api = require "helpers.console_api"
 local fs = require "kip.fs"
-local http = require "kip.http"
-local json = require "kip.json"
-local k8s = require "kip.k8s"
-local kipperd = require "helpers.kipperd"
 local monotonic = require("kip.host").monotonic
 local sandbox = require "helpers.sandbox"
 local users = require "kipperd.auth.users"
 
 describe("kipperd's copy of the users", function()
-  local sb, c, kd, client, base
+  local env, sb, c, kd
 
   local ANN, ANN_PW = "ann@example.com", "correct horse battery staple"
   local BOB, BOB_PW = "bob@example.com", "another long passphrase here"
@@ -25,38 +22,18 @@ describe("kipperd's copy of the users", function()
   local SECRET_GET = "GET /api/v1/namespaces/kipper-system/secrets/kipper-users -> "
 
   setup(function()
-    sb = sandbox.start({ verbose = true })
-    c = assert(k8s.connect({ kubeconfig = sb.kubeconfig }))
-    kipperd.prepare(c)
-    assert(users.add(c, ANN, "admin", ANN_PW))
-    assert(users.add(c, BOB, "viewer", BOB_PW))
-    assert(users.add(c, CAL, "viewer", CAL_PW))
-    kd = kipperd.start({ kubeconfig = sb.kubeconfig, policies = "app", args = { "--insecure-cookies" } })
-    base = string.format("http://127.0.0.1:%d", kd.port)
-    client = http.client({})
+    env = console_api.start({ policies = "app", sandbox = { verbose = true }, users = {
+      { email = ANN, role = "admin", password = ANN_PW }, { email = BOB, role = "viewer", password = BOB_PW },
+      { email = CAL, role = "viewer", password = CAL_PW } } })
+    sb, c, kd = env.sb, env.c, env.kd
   end)
 
   teardown(function()
-    if client then client:close() end
-    if kd and kd:running() then kd:stop() end
-    if c then c:close() end
-    if sb then sb:stop() end
+    if env then env:stop() end
   end)
 
-  local function call(method, path, body, token)
-    local h = { ["Content-Type"] = "application/json" }
-    if token then h.Authorization = "Bearer " .. token end
-    local r = assert(client:request({ method = method, url = base .. path, timeout = 30, headers = h,
-      body = body and json.encode(body) or nil }))
-    local ok, doc = pcall(json.decode, r.body or "")
-    return r, ok and doc or nil
-  end
-
-  local function login(email, password)
-    local r, doc = call("POST", "/api/v1/auth/login", { email = email, password = password })
-    assert.equal(200, r.status, r.body .. kd:output())
-    return doc.token
-  end
+  local function call(method, path, body, token) return env:request(method, path, body, token) end
+  local function login(email, password) return env:login(email, password) end
 
   local function me(token) return (call("GET", "/api/v1/auth/me", nil, token)).status end
 
