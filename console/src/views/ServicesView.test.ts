@@ -2,6 +2,7 @@
 // The real ServicesView against a fake fetch: "Show connection details" is offered only to the
 // project's owners (an admin's project role is owner; a global admin counts as one anyway), never
 // to deployers or viewers; an owner who still gets a 403 (the role changed meanwhile) is told why.
+// Deleting asks first, sends delete_data when ticked, then closes the dialog and clears the tick.
 import { afterEach, describe, expect, it } from 'vitest'
 import { createApp, h, type App } from 'vue'
 import { createPinia, setActivePinia } from 'pinia'
@@ -98,5 +99,41 @@ describe('ServicesView connection details', () => {
     const denied = q('credentials-denied')
     expect(denied?.textContent).toContain("for the project's owners and admins only")
     expect(denied?.textContent).toContain('needs the owner role in project shop')
+  })
+})
+
+describe('ServicesView delete', () => {
+  it('asks, deletes with the data when ticked, closes the dialog and clears the tick', async () => {
+    const deletes: string[] = []
+    api.setFetch(async (url, init) => {
+      const u = String(url)
+      const path = u.replace(/\?.*$/, '')
+      const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status })
+      if (init?.method === 'DELETE') {
+        deletes.push(u)
+        return new Response(null, { status: 204 })
+      }
+      if (path === '/api/v1/projects') {
+        return json(200, { items: [{ name: 'shop', role: 'deployer', environments: [{ name: 'default', namespace: 'shop' }],
+          members: [], apps: 0, services: 1, ready: true, conditions: [], created_at: '2026-01-01T00:00:00Z' }] })
+      }
+      if (path === '/api/v1/catalog') return json(200, { items: [] })
+      if (path === '/api/v1/projects/shop/services') return json(200, { items: [service] })
+      return json(404, { error: `no ${path}` })
+    })
+    await mount('deployer')
+    const dialog = (id: string) => document.querySelector(`[data-testid="${id}"]`) as HTMLInputElement | null
+    q('service-delete-db')!.click()
+    await settle()
+    expect(dialog('confirm-dialog')?.textContent).toContain('Delete service db?')
+    dialog('service-delete-data')!.click()
+    dialog('confirm-ok')!.click()
+    await settle()
+    expect(deletes).toHaveLength(1)
+    expect(deletes[0]).toMatch(/^\/api\/v1\/projects\/shop\/services\/db\?.*delete_data=true/)
+    expect(dialog('confirm-dialog')).toBeNull()
+    q('service-delete-db')!.click()
+    await settle()
+    expect(dialog('service-delete-data')!.checked).toBe(false)
   })
 })
