@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The views' composables: useLoad (loading from the start, the error of the last try cleared when
-// a new one starts, data kept when a try fails) and useConfirm (busy while the action runs, the
-// dialog closed after success or failure, a failure reported as an error toast).
+// a new one starts, data kept when a try fails), useConfirm (busy while the action runs, the
+// dialog closed after success or failure, a failure reported as an error toast) and useFormSubmit
+// (nothing sent while a field is wrong, a server 400 on the field it names, else in formError).
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { useLoad } from './useLoad'
 import { useConfirm } from './useConfirm'
+import { useFormSubmit } from './useFormSubmit'
+import { ApiError } from '../api/errors'
+import type { Checked } from '../lib/validate'
 import { useToasts } from '../stores/toasts'
 
 beforeEach(() => setActivePinia(createPinia()))
@@ -60,5 +64,35 @@ describe('useConfirm', () => {
     expect(toasts).toHaveLength(1)
     expect(toasts[0].kind).toBe('error')
     expect(toasts[0].message).toContain('Delete db')
+  })
+})
+
+describe('useFormSubmit', () => {
+  it('sends nothing while a field is wrong, and puts a server 400 on the field it names', async () => {
+    let checked: Checked<{ name: string }> = { ok: false, errors: { name: 'Name is required' } }
+    const sent: string[] = []
+    let answer: Error | null = null
+    const f = useFormSubmit({
+      check: () => checked,
+      send: async (v) => {
+        sent.push(v.name)
+        if (answer) throw answer
+      },
+      what: (v) => `Create ${v.name}`,
+      fieldOf: (message) => (message.startsWith('name') ? 'name' : null),
+    })
+    await f.submit()
+    expect([sent, f.errors.value]).toEqual([[], { name: 'Name is required' }])
+    checked = { ok: true, value: { name: 'web' } }
+    answer = new ApiError(400, 'name is taken', null)
+    await f.submit()
+    expect([sent, f.errors.value, f.formError.value, f.busy.value]).toEqual([['web'], { name: 'name is taken' }, '', false])
+    answer = new ApiError(400, 'the quota is exceeded', null)
+    await f.submit()
+    expect([f.errors.value, f.formError.value]).toEqual([{}, 'the quota is exceeded'])
+    answer = null
+    await f.submit()
+    expect([sent.length, f.errors.value, f.formError.value]).toEqual([3, {}, ''])
+    expect(useToasts().items.map((t) => t.kind)).toEqual(['error', 'error'])
   })
 })
