@@ -72,8 +72,7 @@ function M.routes(r, deps)
     local ok = require("kip.util.names").check_label("app", name)
     local app = ok and api.get(c, api.API_VERSION, "App", name, s.namespace)
     if app then return app end
-    return nil, router.error(404, string.format("there is no app %s in project %s (namespace %s)", tostring(name),
-      s.project.metadata.name, s.namespace), "GET " .. BASE:gsub("{project}", s.project.metadata.name) .. " lists them.")
+    return nil, environment.not_found(s.project, s.namespace, "app", name, BASE)
   end
 
   -- Runs fn(scope, app) for the App of the request when the role reaches need.

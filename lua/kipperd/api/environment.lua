@@ -4,9 +4,10 @@
 -- "default", else one named like the project). A bad, unknown or ambiguous environment raises a
 -- kip error telling to pick one with ?environment=ENV, which the router answers 400. Also every
 -- namespace of a Project (a project without environments has "default"), the Projects a user may
--- see and the objects of a kind in their namespaces (for cluster-wide views), and the scope of a
--- request (user, project, role, namespace) once its role is checked. Uses kip.apps.namespace,
--- kip.apps.api, kipperd.api.access and kipperd.api.router.
+-- see and the objects of a kind in their namespaces (for cluster-wide views), the scope of a
+-- request (user, project, role, namespace) once its role is checked, and the 404 of something
+-- not in a project. Uses kip.apps.namespace, kip.apps.api, kipperd.api.access and
+-- kipperd.api.router.
 local access = require "kipperd.api.access"
 local api = require "kip.apps.api"
 local namespace = require "kip.apps.namespace"
@@ -46,6 +47,20 @@ function M.scope(check, req, need, what)
   if not user then return nil, project end
   local ns, env = M.namespace(req, project)
   return { user = user, project = project, role = role, namespace = ns, environment = env }
+end
+
+---The 404 of something a project-scoped request names that is not in the project's namespace.
+---@param project table the Project
+---@param ns string the namespace looked in
+---@param kind string what was looked for ("app", "service")
+---@param name any its name as the request gave it
+---@param list_path? string the path that lists such things ("/api/v1/projects/{project}/apps"), for the hint
+---@return table response
+function M.not_found(project, ns, kind, name, list_path)
+  local pname = project.metadata.name
+  local hint = list_path and ("GET " .. list_path:gsub("{project}", pname) .. " lists them.") or nil
+  return router.error(404, string.format("there is no %s %s in project %s (namespace %s)", kind, tostring(name), pname, ns),
+    hint)
 end
 
 ---The namespaces of a Project, each with its environment: {namespace, environment}, one per

@@ -74,8 +74,7 @@ function M.routes(r, deps)
     local app, err, code = c:get(api.API_VERSION, "App", name, ns)
     if not app then
       if code == "notfound" or code == "invalid" then
-        return router.error(404, string.format("there is no app %s in project %s (namespace %s)", name,
-          project.metadata.name, ns))
+        return environment.not_found(project, ns, "app", name)
       end
       return router.api_failed(err)
     end

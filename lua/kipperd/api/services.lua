@@ -73,8 +73,7 @@ function M.routes(r, deps)
     local svc, err, code = c:get(api.API_VERSION, "Service", name, s.namespace)
     if svc then return svc end
     if code == "notfound" or code == "invalid" then
-      return nil, router.error(404, string.format("there is no service %s in project %s (namespace %s)", name,
-        s.project.metadata.name, s.namespace), "GET " .. BASE:gsub("{project}", s.project.metadata.name) .. " lists them.")
+      return nil, environment.not_found(s.project, s.namespace, "service", name, BASE)
     end
     return nil, router.api_failed(err)
   end
