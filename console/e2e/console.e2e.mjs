@@ -7,8 +7,12 @@
 // its live logs and see lines arrive, scale it, create a service, see kipperd on the dashboard as
 // running outside the cluster, look at routes (environment "default"), add a viewer, toggle dark
 // mode, delete the app, and check that the viewer is refused a deploy (no deploy button, and 403
-// from the API) and is not offered a service's connection details. A screenshot of each view
-// goes to OUT/screenshots; any CSP violation or page error fails the test.
+// from the API) and is not offered a service's connection details. Logging in, opening a view
+// from the sidebar, deploying and confirming the delete are done with the keyboard only
+// (e2e/keyboard.mjs: visible focus, the dialog's focus trap, Escape returning the focus), and
+// every view is checked at phone, tablet and wide sizes (e2e/layout.mjs: no sideways scrolling,
+// the phone's Menu button). A screenshot of each view (and of the Apps view and its menu on a
+// phone) goes to OUT/screenshots; any CSP violation or page error fails the test.
 //
 // Usage: node e2e/console.e2e.mjs [--update-docs]
 //   KIP_BIN          the kip to run (default ../build/bin/kip)
@@ -22,6 +26,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSandbox } from './sandbox.mjs'
+import { checkLayout, layoutProblems, resize } from './layout.mjs'
+import { checkFocusTrap, focused, tabTo } from './keyboard.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const REPO = resolve(HERE, '../..')
@@ -111,6 +117,32 @@ async function until(what, fn, ms = STEP_TIMEOUT) {
   }
 }
 
+// At the phone size: a labelled Menu button (aria-expanded) opens and closes the navigation, and
+// the open menu fits; screenshots of the Apps view and the open menu. Elsewhere no Menu button.
+async function phoneMenu(size) {
+  const menu = page.getByRole('button', { name: 'Menu' })
+  const navLink = page.locator(tid('nav-dashboard'))
+  if (size.name !== 'phone') {
+    if (await menu.isVisible()) throw new Error(`a Menu button at ${size.width}px`)
+    if (!(await navLink.isVisible())) throw new Error(`no sidebar at ${size.width}px`)
+    return
+  }
+  if (!(await menu.isVisible())) throw new Error('no Menu button on the phone')
+  if ((await menu.getAttribute('aria-expanded')) !== 'false') throw new Error('the menu starts open')
+  if (await navLink.isVisible()) throw new Error('the navigation shows on the phone with the menu closed')
+  await shot('phone-apps')
+  await menu.click()
+  if ((await menu.getAttribute('aria-expanded')) !== 'true') throw new Error('Menu did not say it opened (aria-expanded)')
+  await navLink.waitFor({ state: 'visible', timeout: 5_000 })
+  const open = await layoutProblems(page)
+  if (open.length) throw new Error(`with the menu open: ${open.join('; ')}`)
+  await page.screenshot({ path: join(SHOTS, 'phone-menu.png') })
+  await menu.click()
+  if ((await menu.getAttribute('aria-expanded')) !== 'false') throw new Error('Menu did not say it closed (aria-expanded)')
+  await navLink.waitFor({ state: 'hidden', timeout: 5_000 })
+}
+
+const DESKTOP = { width: 1280, height: 800 }
 const PROJECT = 'shop'
 const APP = 'web'
 const VIEWER = 'viewer@sandbox.local'
@@ -136,6 +168,11 @@ try {
     await shot('login')
   }, { critical: true })
 
+  await step('the login page holds its layout from phone to wide screen', async () => {
+    await checkLayout(page, 'Login')
+    await resize(page, DESKTOP)
+  })
+
   await step('a wrong password is refused', async () => {
     await page.fill(tid('login-email'), sb.email)
     await page.fill(tid('login-password'), 'not-the-password')
@@ -143,27 +180,49 @@ try {
     await page.waitForSelector(tid('login-error'))
   })
 
-  await step('the admin logs in with the login kip sandbox up printed and sees the dashboard', async () => {
-    await login(sb.email, sb.password)
+  await step('the admin logs in with the keyboard only (Tab, typing, Enter) and sees the dashboard', async () => {
+    await page.goto(new URL('login', sb.url).href)
+    await page.waitForSelector(tid('login-form'))
+    if ((await focused(page)).id !== 'login-email') await tabTo(page, 'login-email')
+    await page.keyboard.type(sb.email)
+    await tabTo(page, 'login-password', 1)
+    await page.keyboard.type(sb.password)
+    await page.keyboard.press('Enter')
+    await page.waitForSelector(tid('current-user'))
+    const who = await page.textContent(tid('current-user'))
+    if (!who.includes(sb.email)) throw new Error(`signed in as ${who}, not ${sb.email}`)
     await page.waitForSelector(tid('count-projects'))
     await page.waitForSelector(tid('nodes-table'))
   }, { critical: true })
 
+  await step('Tab moves through the sidebar, showing the focus, and Enter opens Projects', async () => {
+    const passed = await tabTo(page, 'nav-projects')
+    if (!passed.includes('nav-dashboard')) throw new Error(`Tab reached Projects without passing Dashboard: ${passed.join(', ')}`)
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/projects$/)
+  }, { critical: true })
+
   await step('the admin creates a project', async () => {
-    await nav('projects')
+    await page.waitForSelector(tid('project-name'))
     await page.fill(tid('project-name'), PROJECT)
     await page.click(tid('project-create'))
     await page.waitForSelector(tid(`project-row-${PROJECT}`))
     await shot('projects')
   }, { critical: true })
 
-  await step('the admin deploys an app and sees it become Ready', async () => {
+  await step('the admin deploys an app with the keyboard and sees it become Ready', async () => {
     await page.goto(new URL(`apps/${PROJECT}`, sb.url).href)
-    await page.click(tid('deploy-open'))
-    await page.fill(tid('deploy-name'), APP)
-    await page.fill(tid('deploy-image'), 'nginxinc/nginx-unprivileged:1.27')
-    await page.fill(tid('deploy-port'), '8080')
-    await page.click(tid('deploy-submit'))
+    await page.waitForSelector(`${tid('apps-table')}, ${tid('empty')}`)
+    await tabTo(page, 'deploy-open')
+    await page.keyboard.press('Enter')
+    await page.waitForSelector(tid('deploy-form'))
+    await tabTo(page, 'deploy-name', 5)
+    await page.keyboard.type(APP)
+    await tabTo(page, 'deploy-image', 1)
+    await page.keyboard.type('nginxinc/nginx-unprivileged:1.27')
+    await tabTo(page, 'deploy-port', 1)
+    await page.keyboard.type('8080')
+    await page.keyboard.press('Enter')
     await page.waitForSelector(tid(`app-row-${APP}`))
     await until(`${APP} to be Ready`, async () => {
       if ((await page.textContent(tid(`app-status-${APP}`)))?.trim() === 'Ready') return true
@@ -246,6 +305,40 @@ try {
     await shot('users')
   })
 
+  await step('every view holds its layout from phone to wide screen; on the phone a Menu button opens the navigation', async () => {
+    const views = [
+      ['Dashboard', '', tid('nodes-table')],
+      ['Projects', 'projects', tid(`project-row-${PROJECT}`)],
+      ['Apps', `apps/${PROJECT}/${APP}`, tid('app-detail')],
+      ['Services', `services/${PROJECT}`, tid('service-row-db')],
+      ['Routes', 'routes', tid('routes-table')],
+      ['Users', 'users', tid(`user-row-${VIEWER}`)],
+      ['Account', 'account', tid('password-form')],
+    ]
+    const problems = []
+    const check = async (view, atSize) => {
+      try {
+        await checkLayout(page, view, atSize)
+      } catch (e) {
+        problems.push(e.message)
+      }
+    }
+    for (const [view, path, ready] of views) {
+      await resize(page, DESKTOP)
+      await page.goto(new URL(path, sb.url).href)
+      await page.waitForSelector(ready)
+      await check(view, view === 'Apps' ? phoneMenu : undefined)
+      if (view !== 'Apps') continue
+      await page.click(tid('deploy-open'))
+      await check('Apps with the deploy form')
+      await page.click(tid('tab-logs'))
+      await page.waitForSelector(`${tid('logs-panel')}, ${tid('tab-logs')}[aria-selected="true"]`)
+      await check('Apps with the logs tab')
+    }
+    await resize(page, DESKTOP)
+    if (problems.length) throw new Error(problems.join('\n'))
+  })
+
   await step('dark mode turns on, and stays on after a reload', async () => {
     await page.goto(new URL(`apps/${PROJECT}/${APP}`, sb.url).href)
     await page.waitForSelector(tid('app-detail'))
@@ -261,9 +354,21 @@ try {
     await page.click(tid('theme-toggle'))
   })
 
-  await step('the admin deletes the app', async () => {
-    await page.click(tid('delete-app'))
-    await page.click(tid('confirm-ok'))
+  await step('the delete confirmation keeps the focus inside, Escape closes it back to Delete, and the keyboard confirms', async () => {
+    await page.focus(tid('delete-app'))
+    await page.keyboard.press('Enter')
+    await page.waitForSelector(tid('confirm-dialog'))
+    await checkFocusTrap(page, tid('confirm-dialog'), 'Tab')
+    await checkFocusTrap(page, tid('confirm-dialog'), 'Shift+Tab')
+    await page.keyboard.press('Escape')
+    await page.waitForSelector(tid('confirm-dialog'), { state: 'detached' })
+    const back = await focused(page)
+    if (back.id !== 'delete-app') throw new Error(`after Escape ${back.id} has the focus, not delete-app`)
+    if (!back.visible) throw new Error(`delete-app has the focus again but does not show it (${back.style})`)
+    await page.keyboard.press('Enter')
+    await page.waitForSelector(tid('confirm-dialog'))
+    await tabTo(page, 'confirm-ok', 3)
+    await page.keyboard.press('Enter')
     await until(`${APP} to be gone`, async () => {
       await page.goto(new URL(`apps/${PROJECT}`, sb.url).href)
       await page.waitForSelector(`${tid('apps-table')}, ${tid('empty')}`)
