@@ -195,6 +195,9 @@ end
 
 ---Sends a plan: the spec change first (so the App reconciler, woken by it, sees the status
 ---written after it), then status.autotune and the condition when they differ, then the Events.
+---The status write is guarded by the App's resourceVersion: its conditions list replaces the live
+---one, so a write from a stale read would undo the App reconciler's newer Ready condition; on a
+---conflict nothing more is written and the next pass plans again from the fresh App.
 ---@param c table kip.k8s client
 ---@param app table the live App
 ---@param plan table from M.plan
@@ -203,6 +206,7 @@ end
 function M.write(c, app, plan, now)
   local md = app.metadata
   local wrote = false
+  local rv = md.resourceVersion
   if plan.apply then
     local fields = owned_fields(app)
     for f, v in pairs(plan.apply) do fields[f] = v end
@@ -217,17 +221,21 @@ function M.write(c, app, plan, now)
       plan.events = { { type = "Warning", reason = "AutoTuneBlocked", message = plan.autotune.blocked.message } }
     else
       wrote = true
+      rv = type(ok) == "table" and ok.metadata and ok.metadata.resourceVersion or nil
     end
   end
-  if plan.quiet then return false end
+  if plan.quiet then return wrote end
   local prev = type(app.status) == "table" and app.status.autotune or nil
   local conds = M.conditions(app, plan.condition, now)
   if conds or not tables.equal(prev, plan.autotune) then
     local body = { autotune = diff(prev, plan.autotune) }
     if conds then body.conditions = conds end
-    local ok, err = c:patch(app.apiVersion, app.kind, md.name, md.namespace, { status = body },
-      { subresource = "status", field_manager = M.FIELD_MANAGER })
-    if not ok then
+    local ok, err, code = c:patch(app.apiVersion, app.kind, md.name, md.namespace,
+      { metadata = { resourceVersion = rv }, status = body }, { subresource = "status", field_manager = M.FIELD_MANAGER })
+    if not ok and code == "conflict" then
+      log.debug("autotune: the App changed meanwhile; the next pass writes its status", { app = md.namespace .. "/" .. md.name })
+      return wrote
+    elseif not ok then
       log.warn("autotune: cannot write the App's status", { app = md.namespace .. "/" .. md.name, error = err })
     else
       wrote = true
