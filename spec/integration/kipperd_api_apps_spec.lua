@@ -242,7 +242,7 @@ describe("kipperd apps API", function()
       local dep = c:get("apps/v1", "Deployment", "web", "shop-staging")
       local ann = dep and dep.spec.template.metadata.annotations or {}
       return ann["kipper.run/restarted-at"] == doc.restarted_at
-    end, 20), env.kd:output())
+    end, 60), env.kd:output())
     ready("web", 1)
   end)
 
@@ -250,7 +250,7 @@ describe("kipperd apps API", function()
     assert(eventually(function()
       local _, h = call("GET", APPS .. "/web/history" .. STAGING, nil, MVIEWER)
       return #h.items >= 3 and h.items[1].current
-    end, 20), env.kd:output())
+    end, 60), env.kd:output())
     local _, h = call("GET", APPS .. "/web/history" .. STAGING, nil, MVIEWER)
     -- newest first: 0.4 with one replica now; 0.4 with 2 or 3 replicas, ...; 0.3 first
     assert.equal("nginxdemos/hello:0.4", h.items[1].image)
@@ -271,7 +271,7 @@ describe("kipperd apps API", function()
     assert.matches("there is no revision 999", d2.error, 1, true)
     local s3 = call("POST", APPS .. "/web/rollback" .. STAGING, "", MDEPLOYER, { ["Content-Type"] = "" })
     assert.equal(200, s3)
-    assert(eventually(function() return app("web").spec.image == "nginxdemos/hello:0.4" end, 5))
+    assert(eventually(function() return app("web").spec.image == "nginxdemos/hello:0.4" end, 30))
   end)
 
   it("reads and changes the environment; shows secret names, never values", function()
@@ -309,7 +309,7 @@ describe("kipperd apps API", function()
       local _, _, code = c:get(AV, "App", "web", "shop-staging")
       local _, _, scode = c:get("v1", "Secret", "app-web-secrets", "shop-staging")
       return code == "notfound" and scode == "notfound"
-    end, 10))
+    end, 60))
     assert.equal(404, (call("GET", APPS .. "/web" .. STAGING, nil, OWNER)))
     assert.equal(404, (call("DELETE", APPS .. "/web" .. STAGING, nil, OWNER)))
     local _, doc = call("GET", APPS .. STAGING, nil, VIEWER)
@@ -322,7 +322,7 @@ describe("kipperd apps API", function()
     local d = eventually(function()
       local _, x = call("GET", APPS .. "/broken" .. STAGING, nil, MVIEWER)
       return x.status == "Failed" and x
-    end, 20)
+    end, 60)
     assert(d, env.kd:output())
     local cond
     for _, x in ipairs(d.conditions) do if x.type == "Ready" then cond = x end end

@@ -162,7 +162,7 @@ describe("kipperd projects API", function()
     assert(eventually(function()
       local _, _, code = c:get(AV, "Project", "solo")
       return code == "notfound"
-    end, 15), env.kd:output())
+    end, 60), env.kd:output())
     assert.equal(404, (call("DELETE", "/api/v1/projects/solo", nil, ADMIN)))
     assert.equal(404, (call("GET", "/api/v1/projects/solo", nil, ADMIN)))
     local _, doc = call("GET", "/api/v1/projects", nil, VIEWER)

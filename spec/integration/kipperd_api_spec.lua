@@ -107,7 +107,7 @@ describe("kipperd console API", function()
           if (comp.name == "coredns" or comp.name == "svclb") and comp.ready then ok = ok + 1 end
         end
         return ok == 2
-      end, 20), "coredns and svclb never became ready: " .. json.encode(report))
+      end, 60), "coredns and svclb never became ready: " .. json.encode(report))
       assert.equal("203-0-113-10", report.cluster_id)
       assert.equal("kipper.run", report.zone)
       assert.matches("^v%d", report.kubernetes_version)
@@ -154,7 +154,7 @@ describe("kipperd console API", function()
       assert(sandbox.eventually(function()
         local _, d = call("GET", "/api/v1/cluster", nil, tokens.admin)
         return d.healthy
-      end, 10), "still unhealthy")
+      end, 60), "still unhealthy")
     end)
 
     it("counts the apps of the projects a user sees by status on the dashboard", function()
@@ -244,7 +244,7 @@ describe("kipperd console API", function()
         expect(200, lr)
         list = l
         return #l.items == 1 and l.items[1].host ~= nil
-      end, 20), "the service got no status: " .. json.encode(list) .. kd:output())
+      end, 60), "the service got no status: " .. json.encode(list) .. kd:output())
       assert.equal("db.shop.svc.cluster.local", list.items[1].host)
       assert.equal(5432, list.items[1].port)
       local gr, one = call("GET", SVC .. "/db", nil, tokens.view)
@@ -266,7 +266,7 @@ describe("kipperd console API", function()
         local r2, d2 = call("GET", SVC .. "/db/credentials", nil, tokens.owner)
         if r2.status == 200 then creds = d2 end
         return creds
-      end, 20), "no credentials for the owner")
+      end, 60), "no credentials for the owner")
       local secret = assert(c:get("v1", "Secret", "db-credentials", "shop"))
       assert.equal(tls.base64_decode(secret.data.password), creds.password)
       assert.equal("app", creds.username)
@@ -289,7 +289,7 @@ describe("kipperd console API", function()
       expect(403, (call("DELETE", SVC .. "/db", nil, tokens.view)), "viewer delete")
       assert.is_table(c:get(AV, "Service", "db", "shop"))
       expect(204, (call("DELETE", SVC .. "/db", nil, tokens.dep)), "deployer delete")
-      assert(sandbox.eventually(function() return c:get(AV, "Service", "db", "shop") == nil end, 20), "the Service is still there")
+      assert(sandbox.eventually(function() return c:get(AV, "Service", "db", "shop") == nil end, 60), "the Service is still there")
       expect(404, (call("DELETE", SVC .. "/db", nil, tokens.dep)))
       assert.is_table(c:get("v1", "Secret", "db-credentials", "shop")) -- kept without delete_data
     end)
@@ -378,7 +378,7 @@ describe("kipperd console API", function()
         cert = c:apply({ apiVersion = "cert-manager.io/v1", kind = "Certificate", metadata = { name = "web-tls", namespace = "shop" },
           spec = { secretName = "web-tls", dnsNames = { "web.example.com" } } }, { field_manager = "spec", force = true })
         return cert
-      end, 10), "cannot create a Certificate")
+      end, 60), "cannot create a Certificate")
       cert.status = { conditions = { { type = "Ready", status = "False", reason = "Issuing",
         message = "Issuing certificate as Secret was previously issued" } } }
       assert(c:update_status(cert, { field_manager = "spec" }))

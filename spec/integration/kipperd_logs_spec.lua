@@ -156,7 +156,7 @@ describe("kipperd live logs", function()
     local pod = running_pods()[2]
     local name = pod.metadata.name
     local client = ws.spawn(url .. "?tail=1", { protocols = protocols(VIEWER), steps = { "read:100000" }, timeout = 60 })
-    assert.truthy(eventually(function() return by_pod(ws.texts(client:events()))[name] end, 15))
+    assert.truthy(eventually(function() return by_pod(ws.texts(client:events()))[name] end, 60))
     local st = pod.status
     st.containerStatuses[1].restartCount = (st.containerStatuses[1].restartCount or 0) + 1
     assert(c:update_status({ apiVersion = "v1", kind = "Pod", metadata = pod.metadata, status = st }))
@@ -164,7 +164,7 @@ describe("kipperd live logs", function()
     local again = eventually(function()
       local ns = by_pod(ws.texts(client:events()))[name] or {}
       for i = 2, #ns do if ns[i] == 1 then return true end end
-    end, 20)
+    end, 60)
     client.proc:kill("KILL")
     local ev = client:stop()
     assert.truthy(again, table.concat(by_pod(ws.texts(ev))[name] or {}, " "))
@@ -198,7 +198,7 @@ describe("kipperd live logs", function()
     local fd_dir = "/proc/" .. env.kd.pid .. "/fd"
     local before = settled(fd_dir)
     local client = ws.spawn(url .. "?tail=1", { protocols = protocols(VIEWER), steps = { "read:4", "sleep:60" } })
-    assert.truthy(eventually(function() return #ws.texts(client:events()) >= 4 end, 15))
+    assert.truthy(eventually(function() return #ws.texts(client:events()) >= 4 end, 60))
     local during = count(fd_dir)
     assert.is_true(during >= before + 3, string.format("the WebSocket and two pod logs: %d -> %d", before, during))
     local m = env.kd:metrics()
@@ -206,7 +206,7 @@ describe("kipperd live logs", function()
     assert.equal(2, m["kipperd_log_streams"], "one followed log per pod")
     client.proc:kill("KILL")
     client:stop()
-    assert.truthy(eventually(function() return count(fd_dir) <= before end, 15),
+    assert.truthy(eventually(function() return count(fd_dir) <= before end, 60),
       string.format("descriptors %d before, %d now", before, count(fd_dir)))
     m = env.kd:metrics()
     assert.equal(0, m["kipperd_log_sessions"])
@@ -223,7 +223,7 @@ describe("kipperd live logs", function()
     assert.equal(200, ev[1].ok, tostring(ev[1].first_failure))
     local steady = eventually(function()
       return count("/proc/" .. pid .. "/task") == threads and count("/proc/" .. pid .. "/fd") <= fds
-    end, 20)
+    end, 60)
     assert.truthy(steady, string.format("threads %d -> %d, fds %d -> %d", threads, count("/proc/" .. pid .. "/task"), fds,
       count("/proc/" .. pid .. "/fd")))
     assert.equal(200, (env:call("GET", "/api/v1/auth/me", nil, VIEWER)), "the API still answers")

@@ -42,7 +42,7 @@ describe("sandbox metrics.k8s.io", function()
       local list = json.decode(k({ "get", "pods", "-l", "app=" .. app, "-o", "json" }))
       local p = list.items[1]
       return p and p.status.phase == "Running" and p
-    end, 10)
+    end, 60)
   end
 
   it("is discovered with its pods and nodes resources", function()
@@ -109,7 +109,7 @@ describe("sandbox metrics.k8s.io", function()
       local p = json.decode(k({ "get", "pod", pod.metadata.name, "-o", "json" }))
       local cs = p.status.containerStatuses[1]
       return cs.restartCount >= 2 and cs
-    end, 15)
+    end, 60)
     assert.is_truthy(killed, "the container was not OOMKilled twice")
     assert.equal("OOMKilled", killed.lastState.terminated.reason)
     assert.equal(137, killed.lastState.terminated.exitCode)
@@ -126,7 +126,7 @@ describe("sandbox metrics.k8s.io", function()
       local p = json.decode(k({ "get", "pod", pod.metadata.name, "-o", "json" }))
       local s = p.status.containerStatuses[1]
       return s.restartCount >= 1 and s
-    end, 10)
+    end, 60)
     assert.is_truthy(cs)
     assert.equal("OOMKilled", cs.lastState.terminated.reason)
   end)
