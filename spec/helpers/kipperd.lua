@@ -107,7 +107,8 @@ end
 function Kipperd:stop(signal)
   if self.exit_status then return self.exit_status end
   if self:running() then proc.run({ "kill", "-" .. (signal or "TERM"), tostring(self.pid) }) end
-  helpers.eventually(function() return not self:running() end, 15)
+  -- generous: a sanitizer build on a loaded machine takes its time to close and check for leaks
+  helpers.eventually(function() return not self:running() end, 60)
   if self.http then self.http:close() end
   self.http = nil
   self.exit_status = tonumber((fs.read(self.status_file) or ""):match("%d+")) or -1
