@@ -149,10 +149,11 @@ kipperd with its real policies. wrk: 2 threads, %d connections, %d s, on loopbac
 
 kipperd runs 8 + 128 server threads (each open log WebSocket holds one, plus a writer thread while
 open); after the WebSockets close, the descriptors left over the idle count are the pod-list
-client's (kept for the next session). /api/v1/auth/me verifies the token (Ed25519, the larger part of
-its cost) and reads the user from kipperd's copy of the users Secret, kept current by a watch, so no
-request waits for the API; its handlers run under kipperd's one Lua lock, so with many connections
-the tail grows with the queue for it. kubectl pays a process start, its kubeconfig and a TLS
+client's (kept for the next session). /api/v1/auth/me checks the token (its Ed25519 signature once:
+kipperd remembers verified tokens and checks only their times again) and reads the user from
+kipperd's copy of the users Secret, kept current by a watch, so no request waits for the API; its
+handlers run under kipperd's one Lua lock, so with many connections the tail grows with the queue
+for it. kubectl pays a process start, its kubeconfig and a TLS
 handshake per request, which an API client of kipperd does not.
 ]], os.date("!%Y-%m-%d"), proc_count(), cpu, CONNECTIONS, SECONDS,
     idle_rss / 1024, idle_threads, idle_fds, STREAMS, busy_rss / 1024, busy_threads, cpu_pct,
