@@ -227,11 +227,15 @@ function Controller:_prune(resource, applied)
   return true
 end
 
--- Writes status (when it changed) through the status subresource.
+-- Writes status (when it changed) through the status subresource, at the resourceVersion the
+-- reconcile read: the patch replaces lists such as conditions whole, so a write from a cache that
+-- lags behind another writer (the auto-tuner's AutoTuned condition) would undo it. A conflict
+-- requeues the key, and the next reconcile reads the newer copy.
 function Controller:_write_status(resource, new_status)
   local patch = status.patch(new_status, resource.status)
   if not patch then return true end
   local md = resource.metadata
+  patch.metadata = { resourceVersion = md.resourceVersion }
   local written, err, code = self.engine.client:patch(self.api_version, self.kind, md.name, md.namespace, patch,
     { subresource = "status", field_manager = M.FIELD_MANAGER })
   if not written then
@@ -358,6 +362,13 @@ function Controller:process_one()
   if call_ok then
     metrics:inc("kipperd_reconcile_total", { kind = self.kind, result = "success" })
     self.queue:forget(key)
+  elseif err.code == "conflict" then
+    -- a write at a resourceVersion someone else moved on from: not a failure, the next reconcile
+    -- reads the newer copy
+    metrics:inc("kipperd_reconcile_total", { kind = self.kind, result = "conflict" })
+    local delay = self.queue:add_rate_limited(key)
+    log.debug("reconcile met a newer copy: again", { kind = self.kind, resource = key, error = err.message,
+      retry = string.format("%.2fs", delay) })
   else
     metrics:inc("kipperd_reconcile_total", { kind = self.kind, result = "error" })
     metrics:inc("kipperd_reconcile_errors_total", labels)

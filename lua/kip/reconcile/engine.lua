@@ -52,7 +52,7 @@ function M.load_policies(names)
 end
 
 local function declare_metrics(m)
-  m:counter("kipperd_reconcile_total", "Reconciles, by kind and result (success or error).")
+  m:counter("kipperd_reconcile_total", "Reconciles, by kind and result (success, error, or conflict: a write met a newer copy and is retried).")
   m:counter("kipperd_reconcile_errors_total", "Reconciles that failed, by kind.")
   m:gauge("kipperd_workqueue_depth", "Keys waiting in the work queue, by kind.")
   m:histogram("kipperd_reconcile_duration_seconds", "How long a reconcile took, by kind.")

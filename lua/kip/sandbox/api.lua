@@ -524,7 +524,9 @@ function Api:patch_object(def, ns, name, req, q, sub)
     local updated = self:update(def, ns, name, target, { manager = manager, dry_run = dry })
     return scale_of(def, updated)
   end
-  if new.metadata then new.metadata.resourceVersion = nil end
+  -- a resourceVersion the patch itself sets is a precondition (a conflict when the object moved
+  -- on), as kube-apiserver treats it; one left as it was is no condition
+  if new.metadata and new.metadata.resourceVersion == old.metadata.resourceVersion then new.metadata.resourceVersion = nil end
   return self:update(def, ns, name, new, { manager = manager, subresource = sub, dry_run = dry })
 end
 
