@@ -20,11 +20,7 @@ local AV = "kipper.run/v1alpha1"
 -- state they check (status.autotune and the AutoTuned condition, the Events written after them).
 local SLOW = 90
 
-local function condition(obj, typ)
-  for _, c in ipairs(obj and obj.status and obj.status.conditions or {}) do
-    if c.type == typ then return c end
-  end
-end
+local condition = require("kip.apps.format").condition
 
 describe("autotune with kipperd", function()
   local env, sb, c, kd

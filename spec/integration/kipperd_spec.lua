@@ -15,11 +15,7 @@ local eventually = sandbox.eventually
 local AV = "kipper.run/v1alpha1"
 local FIXTURES = "spec/fixtures/kipperd"
 
-local function condition(obj, typ)
-  for _, c in ipairs(obj and obj.status and obj.status.conditions or {}) do
-    if c.type == typ then return c end
-  end
-end
+local condition = require("kip.apps.format").condition
 
 describe("kipperd", function()
   local sb, c

@@ -3,6 +3,7 @@
 -- resourceVersion the reconcile read, so a copy that lags behind another writer's status change
 -- (the auto-tuner's AutoTuned condition) gets a conflict instead of undoing it, and a current copy
 -- writes. Uses helpers.sandbox, helpers.kipperd (CRDs) and kip.k8s.
+local condition = require("kip.apps.format").condition
 local controller = require "kip.reconcile.controller"
 local k8s = require "kip.k8s"
 local kipperd = require "helpers.kipperd"
@@ -21,12 +22,6 @@ describe("kip.reconcile.controller status write (sandbox API)", function()
     if c then c:close() end
     if sb then sb:stop() end
   end)
-
-  local function condition(obj, type_)
-    for _, cond in ipairs(obj.status and obj.status.conditions or {}) do
-      if cond.type == type_ then return cond end
-    end
-  end
 
   it("refuses to write over a newer status and writes from the current copy", function()
     assert(c:apply({ apiVersion = "kipper.run/v1alpha1", kind = "App", metadata = { name = "web", namespace = "default" },
