@@ -102,7 +102,11 @@ describe("kipperd.auth.passwords", function()
       local raw = tls.base64url_decode(t[6])
       t[6] = tls.base64url_encode(raw:sub(1, 16))
       assert.is_false(passwords.verify("tamper with me please", join(t)))
-      t[6] = tls.base64url_encode(raw .. "\0")
+      -- An extension byte other than scrypt's own 33rd byte (a fixed byte would match it 1 time in 256).
+      local longer = tls.scrypt("tamper with me please", tls.base64url_decode(t[5]),
+        { N = CHEAP.N, r = CHEAP.r, p = CHEAP.p, length = #raw + 1 })
+      assert.equals(raw, longer:sub(1, #raw))
+      t[6] = tls.base64url_encode(raw .. string.char(longer:byte(-1) ~ 0x5a))
       assert.is_false(passwords.verify("tamper with me please", join(t)))
     end)
 
