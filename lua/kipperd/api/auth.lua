@@ -101,6 +101,14 @@ local function api_failure(err)
   return router.error(503, "the cluster API did not answer", "Try again in a few seconds.")
 end
 
+-- users.authenticate through the users' copy; when the copy refuses and the API holds a newer
+-- users Secret (a password set elsewhere whose watch event is not applied yet), once more.
+function Api:_authenticate(email, password)
+  local user, err, code = users.authenticate(self.users, email, password)
+  if user or err or not self.users.refresh or not self.users:refresh() then return user, err, code end
+  return users.authenticate(self.users, email, password)
+end
+
 function Api:_cookie(token)
   return sessions.cookie(token, { path = M.COOKIE_PATH, secure = self.secure })
 end
@@ -204,7 +212,7 @@ function Api:login(req)
     return router.error(429, "too many login attempts", string.format("Try again in %d seconds.", wait),
       { ["Retry-After"] = tostring(wait) })
   end
-  local user, err = users.authenticate(self.users, email, password)
+  local user, err = self:_authenticate(email, password)
   if not user then
     if err then return api_failure(err) end
     log.info("console login refused", { client = req.remote_addr })
@@ -278,7 +286,7 @@ function Api:password(req)
     return router.error(429, "too many attempts", string.format("Try again in %d seconds.", wait),
       { ["Retry-After"] = tostring(wait) })
   end
-  local ok, err = users.authenticate(self.users, user.email, body.current)
+  local ok, err = self:_authenticate(user.email, body.current)
   if not ok then
     if err then return api_failure(err) end
     return router.error(403, "the current password is wrong")

@@ -8,7 +8,9 @@
 -- API and the Secret it answers replaces the copy at once, so kipperd's own revocations (reset,
 -- password change, role change, removal) are immediate; a conflict re-reads the Secret from the
 -- API into the copy, so a retried write starts from the current one. Changes made elsewhere (`kip
--- user` from the CLI) arrive with the watch event, polled on kipperd's main loop tick (M.poll).
+-- user` from the CLI) arrive with the watch event, polled on kipperd's main loop tick (M.poll);
+-- a login the copy refuses reads the Secret once more from the API (M.refresh), so a password set
+-- elsewhere works at once.
 --
 -- Never older than seen: the copy is fed from two streams, the watch (in resourceVersion order)
 -- and kipperd's own writes and reads (each the API's state at its moment), which interleave: a
@@ -141,6 +143,18 @@ function Cache:get(api_version, kind, name, namespace)
   local secret, err, code, status = self.client:get(api_version, kind, name, namespace)
   if secret then self:_offer(tables.copy(secret)) end
   return secret, err, code, status
+end
+
+---Reads the users Secret from the API into the copy, for a login the copy refused: a password
+---reset elsewhere (`kip user reset-password`, the sandbox's admin) works at once, not only after
+---the watch event is polled. Nothing when the copy is not serving (reads already go to the API).
+---@return boolean changed whether the copy now holds a newer Secret than before
+function Cache:refresh()
+  if not self:serving() then return false end
+  local before = self.rv
+  local secret = self.client:get("v1", "Secret", M.SECRET, M.NAMESPACE)
+  if secret then self:_offer(secret) end
+  return self.rv > before or self.secret == nil
 end
 
 -- After a write of obj answered (written, or err and code): the copy takes what was written, or

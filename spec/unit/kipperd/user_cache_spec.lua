@@ -2,8 +2,9 @@
 -- kipperd.auth.user_cache against the real sandbox API, used as kipperd.auth.users' client: reads
 -- from the API until the watch syncs, then from the copy (hits and misses counted in a metrics
 -- registry, copies handed out); its own writes show at once; a change made through another client
--- shows when the watch event is polled; a watch event older than a write the copy took is dropped;
--- a deleted Secret sends reads to the API until one is made again. Cheap scrypt parameters.
+-- shows when the watch event is polled, or at once through refresh (a console login's second look);
+-- a watch event older than a write the copy took is dropped; a deleted Secret sends reads to the
+-- API until one is made again. Cheap scrypt parameters.
 local json = require "kip.json"
 local k8s = require "kip.k8s"
 local metrics_mod = require "kip.reconcile.metrics"
@@ -96,6 +97,38 @@ describe("kipperd.auth.user_cache (sandbox API)", function()
     -- the write through the cache meets a 409, re-reads, and keeps both changes
     assert(users.end_sessions(cache, ANA))
     assert.equal("viewer", role_of(BEN))
+    assert(cache.informer:start())
+    poll_until(function() return cache.informer:synced() end)
+  end)
+
+  it("refresh reads a password set elsewhere before its watch event is polled", function()
+    poll_until(function() return cache:serving() end)
+    cache.informer:stop() -- no event reaches the copy now
+    assert(users.set_password(c, ANA, "reset from the command line"))
+    assert.is_nil(users.authenticate(cache, ANA, "reset from the command line")) -- the copy is behind
+    assert.is_true(cache:refresh())
+    assert.is_truthy(users.authenticate(cache, ANA, "reset from the command line"))
+    assert.is_false(cache:refresh()) -- nothing newer
+    assert.is_true(cache:serving())
+    assert(cache.informer:start())
+    poll_until(function() return cache.informer:synced() end)
+  end)
+
+  it("lets a console login use a password set elsewhere before its watch event is polled", function()
+    local jwt = require "kipperd.auth.jwt"
+    local api = require("kipperd.api.auth").new({ client = c, users = cache, secure_cookies = false,
+      signer = jwt.new_signer({ key = jwt.generate_key(), kid = "k1", issuer = "kipperd", audience = "kipper-console" }) })
+    local function login(password)
+      return api:login({ method = "POST", remote_addr = "127.0.0.1", headers = { ["content-type"] = "application/json" },
+        body = json.encode({ email = ANA, password = password }) })
+    end
+    poll_until(function() return cache:serving() end)
+    assert.equal(200, login("reset from the command line").status)
+    cache.informer:stop()
+    assert(users.set_password(c, ANA, "reset once more elsewhere"))
+    local res = login("reset once more elsewhere")
+    assert.equal(200, res.status, res.body)
+    assert.equal(401, login("reset from the command line").status)
     assert(cache.informer:start())
     poll_until(function() return cache.informer:synced() end)
   end)
