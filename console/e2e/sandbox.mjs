@@ -9,16 +9,29 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-/** A free TCP port on 127.0.0.1 (the kernel's pick, released at once). */
-export function freePort() {
+/** A listening server on a free TCP port of 127.0.0.1 (the kernel's pick). */
+function listenFree() {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
+    srv.listen(0, '127.0.0.1', () => resolve(srv))
   })
+}
+
+/**
+ * n distinct free TCP ports on 127.0.0.1: all held at once, then released (picked one by one and
+ * released, the kernel may hand the same port out twice).
+ * @param {number} n
+ * @returns {Promise<number[]>}
+ */
+export async function freePorts(n) {
+  const servers = []
+  try {
+    for (let i = 0; i < n; i++) servers.push(await listenFree())
+    return servers.map((srv) => srv.address().port)
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(() => resolve()))))
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -32,7 +45,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
  */
 export async function startSandbox({ kip, consoleDir, timeoutMs = 90_000 }) {
   const home = mkdtempSync(join(tmpdir(), 'kip-console-e2e-'))
-  const [api, kipperd, gateway, gatewayApi] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const [api, kipperd, gateway, gatewayApi] = await freePorts(4)
   const env = { ...process.env, KIP_HOME: home, KIP_CONSOLE_DIR: consoleDir }
   delete env.KIP_CLUSTER
   const child = spawn(kip, ['sandbox', 'up', '--listen', `127.0.0.1:${api}`, '--kipperd-listen', `127.0.0.1:${kipperd}`,

@@ -28,7 +28,8 @@ describe("kip sandbox up", function()
     home = helpers.tmpdir()
     assert(fs.mkdir(home .. "/console"))
     assert(fs.write(home .. "/console/index.html", INDEX))
-    ports = { api = sshd.free_port(), kipperd = sshd.free_port(), gateway = sshd.free_port(), gateway_api = sshd.free_port() }
+    local api, kipperd, gateway, gateway_api = sshd.free_ports(4)
+    ports = { api = api, kipperd = kipperd, gateway = gateway, gateway_api = gateway_api }
     up = start()
   end)
   teardown(function()

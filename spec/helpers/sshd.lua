@@ -57,6 +57,21 @@ function M.free_port(address)
     address or "127.0.0.1" })))
 end
 
+---n distinct free TCP ports on 127.0.0.1, or on address: all bound at once, then released (picked
+---one by one, the kernel may hand the same port out twice).
+---@return integer ...
+function M.free_ports(n, address)
+  local out = run({ "python3", "-c", [[
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[2]))]
+for s in socks: s.bind((sys.argv[1], 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))]], address or "127.0.0.1", tostring(n) })
+  local ports = {}
+  for p in out:gmatch("%d+") do ports[#ports + 1] = assert(tonumber(p)) end
+  assert(#ports == n, out)
+  return table.unpack(ports)
+end
+
 ---Makes a key pair with ssh-keygen at path (and path.pub); returns path.
 ---@param opts? {passphrase?: string, format?: "PEM"|"PKCS8"|"RFC4716", comment?: string}
 function M.keygen(path, type, opts)
