@@ -102,10 +102,12 @@ local function api_failure(err)
 end
 
 -- users.authenticate through the users' copy; when the copy refuses and the API holds a newer
--- users Secret (a password set elsewhere whose watch event is not applied yet), once more.
+-- users Secret than the one checked (a password set elsewhere whose watch event was not applied
+-- yet, or was applied while scrypt ran), once more.
 function Api:_authenticate(email, password)
+  local seen = self.users.version and self.users:version()
   local user, err, code = users.authenticate(self.users, email, password)
-  if user or err or not self.users.refresh or not self.users:refresh() then return user, err, code end
+  if user or err or not seen or not self.users:refresh(seen) then return user, err, code end
   return users.authenticate(self.users, email, password)
 end
 

@@ -145,16 +145,21 @@ function Cache:get(api_version, kind, name, namespace)
   return secret, err, code, status
 end
 
+---The resourceVersion of the Secret the copy serves, or nil when reads go to the API.
+---@return integer|nil
+function Cache:version()
+  return self:serving() and self.rv or nil
+end
+
 ---Reads the users Secret from the API into the copy, for a login the copy refused: a password
 ---reset elsewhere (`kip user reset-password`, the sandbox's admin) works at once, not only after
----the watch event is polled. Nothing when the copy is not serving (reads already go to the API).
----@return boolean changed whether the copy now holds a newer Secret than before
-function Cache:refresh()
-  if not self:serving() then return false end
-  local before = self.rv
+---the watch event is polled.
+---@param since integer the version (Cache:version) the refused login read
+---@return boolean newer whether the copy now holds a newer Secret than that, or serves no more
+function Cache:refresh(since)
   local secret = self.client:get("v1", "Secret", M.SECRET, M.NAMESPACE)
   if secret then self:_offer(secret) end
-  return self.rv > before or self.secret == nil
+  return self.rv > since or not self:serving()
 end
 
 -- After a write of obj answered (written, or err and code): the copy takes what was written, or

@@ -105,10 +105,14 @@ describe("kipperd.auth.user_cache (sandbox API)", function()
     poll_until(function() return cache:serving() end)
     cache.informer:stop() -- no event reaches the copy now
     assert(users.set_password(c, ANA, "reset from the command line"))
+    local seen = cache:version()
     assert.is_nil(users.authenticate(cache, ANA, "reset from the command line")) -- the copy is behind
-    assert.is_true(cache:refresh())
+    assert.is_true(cache:refresh(seen))
     assert.is_truthy(users.authenticate(cache, ANA, "reset from the command line"))
-    assert.is_false(cache:refresh()) -- nothing newer
+    assert.is_true(cache:version() > seen)
+    assert.is_false(cache:refresh(cache:version())) -- nothing newer
+    -- newer than what a refused login read, though the watch brought it meanwhile
+    assert.is_true(cache:refresh(seen))
     assert.is_true(cache:serving())
     assert(cache.informer:start())
     poll_until(function() return cache.informer:synced() end)
