@@ -161,14 +161,13 @@ end
 ---@param user {email: string, role: string}
 ---@param this_version? string the version of the kipperd asking (see M.components)
 function M.dashboard(c, user, this_version)
-  local projects, perr = environment.visible_projects(c, user)
-  if not projects then return nil, perr end
-  local namespaces = environment.namespaces_of(projects)
+  local projects, namespaces = environment.visible_namespaces(c, user)
+  if not projects then return nil, namespaces end
   local apps, aerr = count_apps(c, namespaces)
   if not apps then return nil, aerr end
   local services, serr = require("kipperd.api.services").count(c, namespaces)
   if not services then return nil, serr end
-  local routes, rerr = require("kipperd.api.routes").list(c, user, { tls = false })
+  local routes, rerr = require("kipperd.api.routes").list(c, user, { tls = false, namespaces = namespaces })
   if not routes then return nil, rerr end
   local nodes, nerr = M.nodes(c)
   if not nodes then return nil, nerr end

@@ -126,4 +126,15 @@ function M.visible_projects(c, user)
   return out
 end
 
+---The Projects a user may see (as M.visible_projects) and their namespaces (as M.namespaces_of).
+---@param c table kip.k8s client
+---@param user {email: string, role: string}
+---@return table[]|nil projects
+---@return {namespace: string, environment: string, project: string}[]|string namespaces, or the message
+function M.visible_namespaces(c, user)
+  local projects, err = M.visible_projects(c, user)
+  if not projects then return nil, err end
+  return projects, M.namespaces_of(projects)
+end
+
 return M

@@ -76,13 +76,17 @@ end
 ---The routes a user may see, sorted by host.
 ---@param c table kip.k8s client
 ---@param user {email: string, role: string}
----@param opts? {tls?: boolean} tls = false: skip the certificate lookups (tls.ready stays false)
+---@param opts? {tls?: boolean, namespaces?: table[]} tls = false: skip the certificate lookups (tls.ready
+---stays false); namespaces: the user's, as environment.visible_namespaces gave them (not read again)
 ---@return table[]|nil routes
 ---@return string? message
 function M.list(c, user, opts)
-  local projects, perr = environment.visible_projects(c, user)
-  if not projects then return nil, perr end
-  local namespaces = environment.namespaces_of(projects)
+  local namespaces = opts and opts.namespaces
+  if not namespaces then
+    local projects
+    projects, namespaces = environment.visible_namespaces(c, user)
+    if not projects then return nil, namespaces end
+  end
   local where = {} -- namespace -> {project, environment}
   for _, n in ipairs(namespaces) do where[n.namespace] = n end
   local ingresses
