@@ -2,14 +2,16 @@
 -- kipperd's console API under load: the sandbox API with an App of two pods, the real kipperd
 -- (helpers.console_api). Measures kipperd's memory (VmRSS) idle and holding N live log WebSockets
 -- (default 100, all following the App's pods; spec/helpers/ws_client.py --hold), its CPU while it
--- feeds them, its threads and descriptors after they close; then latency under wrk of GET /healthz
+-- feeds them, its threads and descriptors after they close and after thousands of open/close
+-- cycles (default 4000); then latency under wrk of GET /healthz
 -- and GET /api/v1/auth/me with a bearer token (which reads the users from kipperd's watched copy
 -- of their Secret; the copy's hits and misses are shown), next to `kubectl get --raw` of that
 -- Secret against the same sandbox (a process per request, as a script would use it). Prints a
 -- Markdown section for BENCHMARKS.md.
 -- Run from the repository root: build/kip lua bench/kipperd.lua
 -- Environment: KD_BENCH_STREAMS (default 100), KD_BENCH_SECONDS (each wrk run and the hold, default
--- 5), KD_BENCH_CONNECTIONS (wrk's, default 16), KIP_BIN (the kip whose bin/kipperd runs).
+-- 5), KD_BENCH_CONNECTIONS (wrk's, default 16), KD_BENCH_CYCLES (open/close cycles, default 4000),
+-- KIP_BIN (the kip whose bin/kipperd runs).
 package.path = "spec/?.lua;spec/?/init.lua;" .. package.path
 local console_api = require "helpers.console_api"
 local fs = require "kip.fs"
@@ -22,6 +24,7 @@ local ws = require "helpers.ws"
 local STREAMS = tonumber(os.getenv("KD_BENCH_STREAMS") or "") or 100
 local SECONDS = tonumber(os.getenv("KD_BENCH_SECONDS") or "") or 5
 local CONNECTIONS = tonumber(os.getenv("KD_BENCH_CONNECTIONS") or "") or 16
+local CYCLES = tonumber(os.getenv("KD_BENCH_CYCLES") or "") or 4000
 local ADMIN, PW = "bench@example.com", "a long enough passphrase"
 
 local function say(fmt, ...) io.stderr:write("bench kipperd: ", string.format(fmt, ...), "\n") end
@@ -110,6 +113,21 @@ local ok, err = pcall(function()
   sleep(1)
   local after_threads, after_fds = count("/proc/" .. pid .. "/task"), count("/proc/" .. pid .. "/fd")
 
+  say("%d log WebSocket open/close cycles (half closed, half dropped)", CYCLES)
+  local cyc0 = monotonic()
+  local cycled = 0
+  for _, how in ipairs({ "close", "drop" }) do
+    local ev = ws.run(url, { protocols = { "kipper.logs.v1", "bearer." .. token }, cycles = CYCLES // 2,
+      steps = { "read:1", how }, wait = 600 })
+    assert(ev[1] and ev[1].ok == CYCLES // 2, "cycles: " .. json.encode(ev[1]))
+    cycled = cycled + ev[1].ok
+  end
+  local cycle_s = monotonic() - cyc0
+  console_api.eventually(function() return count("/proc/" .. pid .. "/task") == idle_threads end, 60)
+  sleep(1)
+  local cycled_threads, cycled_fds = count("/proc/" .. pid .. "/task"), count("/proc/" .. pid .. "/fd")
+  local cycled_rss = status_kib(pid, "VmRSS")
+
   say("wrk: /healthz and /api/v1/auth/me")
   local base = string.format("http://127.0.0.1:%d", env.kd.port)
   local health = wrk(base .. "/healthz")
@@ -142,6 +160,7 @@ kipperd with its real policies. wrk: 2 threads, %d connections, %d s, on loopbac
 | kipperd RSS with %d open log WebSockets (each following 2 pods, tail=10) | %.1f MiB (%d threads) |
 | kipperd CPU while feeding them | %.1f %% of one core (%d frames received in %d s) |
 | threads and descriptors once they closed | %d threads, %d descriptors |
+| %d open/close cycles of a log WebSocket (tail=10, one frame read; half closed, half dropped) | %.1f s; then %d threads, %d descriptors, %.1f MiB RSS |
 | kipperd peak RSS (VmHWM) over the whole run | %.1f MiB |
 | GET /healthz under wrk | %.0f req/s, p50 %.2f ms, p99 %.2f ms |
 | GET /api/v1/auth/me (bearer token) under wrk | %.0f req/s, p50 %.2f ms, p99 %.2f ms%s; users read from kipperd's copy %d times, from the API %d |
@@ -157,7 +176,8 @@ for it. kubectl pays a process start, its kubeconfig and a TLS
 handshake per request, which an API client of kipperd does not.
 ]], os.date("!%Y-%m-%d"), proc_count(), cpu, CONNECTIONS, SECONDS,
     idle_rss / 1024, idle_threads, idle_fds, STREAMS, busy_rss / 1024, busy_threads, cpu_pct,
-    summary.frames or 0, SECONDS + 3, after_threads, after_fds, peak / 1024,
+    summary.frames or 0, SECONDS + 3, after_threads, after_fds, cycled, cycle_s, cycled_threads, cycled_fds,
+    cycled_rss / 1024, peak / 1024,
     health.rps or 0, health.p50 or 0, health.p99 or 0, me.rps or 0, me.p50 or 0, me.p99 or 0,
     me.errors > 0 and string.format(" (%d non-2xx)", me.errors) or "", hits, misses, median(kc)))
 end)
